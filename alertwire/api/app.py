@@ -1,0 +1,79 @@
+"""The ASGI application: JSON API, health, and (later) console and inspector."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import alertwire
+from alertwire import bootstrap
+from alertwire.api import alerts, deliveries, errors, health, integrations, tokens, triggers
+from alertwire.api.deps import Services
+from alertwire.delivery.http import HttpClient
+from alertwire.delivery.worker import DeliveryWorker, WorkerConfig
+from alertwire.domain.crypto import Cipher
+from alertwire.domain.retry import RetryPolicy
+from alertwire.settings import Settings
+from alertwire.store import Store
+
+
+async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminToken]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(
+        settings.sqlalchemy_url, Cipher(bootstrap.secret_key(settings)),
+        auto_disable_after=settings.auto_disable_after,
+    )
+    admin = await bootstrap.ensure_admin_token(settings, store)
+    http = HttpClient(settings.allowed_targets)
+    await http.start()
+    services = Services(settings=settings, store=store, http=http)
+    if settings.workers:
+        services.worker = DeliveryWorker(
+            store, http, RetryPolicy(settings.retry_schedule),
+            WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout),
+        )
+        await services.worker.start()
+    return services, admin
+
+
+async def stop_services(services: Services) -> None:
+    """Drain in-flight deliveries first, then close the client and the database."""
+    if services.worker is not None:
+        await services.worker.stop()
+    await services.http.close()
+    await services.store.close()
+
+
+def create_app(
+    settings: Settings, announce: Callable[[bootstrap.AdminToken], None] | None = None
+) -> FastAPI:
+    """`announce` is told about the admin token once the server is ready (the CLI prints it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services, admin = await start_services(settings)
+        app.state.services = services
+        app.state.admin_token = admin
+        if announce is not None:
+            announce(admin)
+        try:
+            yield
+        finally:
+            await stop_services(services)
+
+    app = FastAPI(
+        title="alertwire",
+        version=alertwire.__version__,
+        description="Runtime-security alerts to the webhooks that must act on them.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(integrations.router)
+    app.include_router(alerts.router)
+    app.include_router(triggers.router)
+    app.include_router(deliveries.router)
+    app.include_router(tokens.router)
+    return app

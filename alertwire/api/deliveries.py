@@ -1,0 +1,90 @@
+"""`/api/v1/deliveries`: the delivery log and replays (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from alertwire.api.deps import Admin, Reader, ServicesDep
+from alertwire.api.schemas import Page, iso
+from alertwire.store import Delivery
+
+router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
+
+
+class AttemptOut(BaseModel):
+    id: str
+    attempted_at: str | None
+    status_code: int | None
+    latency_ms: float | None
+    error: str | None
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    alert_id: str | None
+    integration_id: str
+    trigger_id: str | None
+    status: str
+    attempt_count: int
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    is_fallback: bool
+    created_at: str | None
+    delivered_at: str | None
+    attempts: list[AttemptOut] | None = None
+
+    @classmethod
+    def build(cls, d: Delivery) -> DeliveryOut:
+        return cls(
+            id=d.id, alert_id=d.alert_id, integration_id=d.integration_id,
+            trigger_id=d.trigger_id, status=d.status, attempt_count=d.attempt_count,
+            next_attempt_at=iso(d.next_attempt_at), last_status_code=d.last_status_code,
+            last_error=d.last_error, is_fallback=d.is_fallback, created_at=iso(d.created_at),
+            delivered_at=iso(d.delivered_at),
+            attempts=None if d.attempts is None else [
+                AttemptOut(
+                    id=a["id"], attempted_at=iso(a["attempted_at"]),
+                    status_code=a["status_code"], latency_ms=a["latency_ms"], error=a["error"],
+                    request={"method": a["request_method"], "url": a["request_url"],
+                             "headers": a["request_headers"]},
+                    response=None if a["response_headers"] is None else {
+                        "headers": a["response_headers"], "body": a["response_body"]},
+                ) for a in d.attempts
+            ],
+        )
+
+
+@router.get("", response_model=Page[DeliveryOut], response_model_exclude_none=False)
+async def list_deliveries(
+    services: ServicesDep, _: Reader,
+    integration_id: str | None = None, trigger_id: str | None = None,
+    alert_id: str | None = None,
+    status: Literal["pending", "delivered", "failed", "dead", "cancelled"] | None = None,
+    include: Literal["attempts"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None,
+) -> Page[DeliveryOut]:
+    """Newest first; `include=attempts` adds each delivery's attempts."""
+    items, next_cursor = await services.store.deliveries.page(
+        integration_id=integration_id, trigger_id=trigger_id, alert_id=alert_id, status=status,
+        limit=limit, cursor=cursor, include_attempts=include == "attempts",
+    )
+    return Page(items=[DeliveryOut.build(d) for d in items], next_cursor=next_cursor)
+
+
+@router.get("/{delivery_id}", response_model=DeliveryOut)
+async def get_delivery(delivery_id: str, services: ServicesDep, _: Reader) -> DeliveryOut:
+    return DeliveryOut.build(await services.store.deliveries.get(delivery_id))
+
+
+@router.post("/{delivery_id}/retry", response_model=DeliveryOut)
+async def retry_delivery(delivery_id: str, services: ServicesDep, _: Admin) -> DeliveryOut:
+    """Replay a delivered, dead or cancelled delivery (409 while it is still queued)."""
+    delivery = await services.store.deliveries.retry(delivery_id)
+    services.wake_workers()
+    return DeliveryOut.build(delivery)

@@ -1,0 +1,67 @@
+"""Request dependencies: the running services and bearer-token authorization (SPEC §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from alertwire.delivery.http import HttpClient
+from alertwire.delivery.worker import DeliveryWorker
+from alertwire.domain.tokens import Scope, grants
+from alertwire.settings import Settings
+from alertwire.store import ApiToken, Store
+
+
+@dataclass
+class Services:
+    """What every request may use; built once by the app's lifespan."""
+
+    settings: Settings
+    store: Store
+    http: HttpClient
+    worker: DeliveryWorker | None = None
+
+    def wake_workers(self) -> None:
+        """Deliveries were committed: the in-process worker claims them now."""
+        if self.worker is not None:
+            self.worker.wake()
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+_bearer = HTTPBearer(auto_error=False, description="An alertwire API token")
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
+    """A dependency admitting tokens whose scopes grant `scope`: 401 without one, 403 beyond it."""
+
+    async def authorize(
+        services: ServicesDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ApiToken:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)",
+                                headers=challenge)
+        token = await services.store.tokens.find(credentials.credentials)
+        if token is None:
+            raise HTTPException(401, "unknown or revoked token", headers=challenge)
+        if not grants(token.scopes, scope):
+            held = ", ".join(sorted(token.scopes))
+            raise HTTPException(403, f"this token has scope {held}; this needs {scope}")
+        return token
+
+    return authorize
+
+
+Admin = Annotated[ApiToken, Depends(require("admin"))]
+Reader = Annotated[ApiToken, Depends(require("read"))]
+Ingester = Annotated[ApiToken, Depends(require("ingest"))]

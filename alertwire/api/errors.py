@@ -1,0 +1,76 @@
+"""Every error answers JSON `{"error", "message", "field"?, "errors"?}` saying what and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from alertwire.errors import AlertwireError
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return body
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _alertwire_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AlertwireError)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.field, **exc.extra), status_code=exc.status_code
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            where = err.get("loc", ("body", 0))[-1]
+            return JSONResponse(
+                error_body(
+                    "malformed_json",
+                    f"body is not valid JSON: {ctx.get('error', 'parse error')} "
+                    f"(at character {where})",
+                ),
+                status_code=400,
+            )
+    details = []
+    for err in errors:
+        field = _location(tuple(err.get("loc", ())))
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        details.append({"field": field, "message": message})
+    first = details[0] if details else {"field": "body", "message": "invalid request"}
+    return JSONResponse(
+        error_body("invalid", f"{first['field']}: {first['message']}", first["field"],
+                   errors=details),
+        status_code=422,
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return JSONResponse(
+        error_body(codes.get(exc.status_code, "error"), str(exc.detail)),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AlertwireError, _alertwire_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,174 @@
+"""`/api/v1/integrations`: webhook channels, Test Connection, Connect (SPEC §2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
+
+from alertwire.api.deps import Admin, Reader, ServicesDep
+from alertwire.api.schemas import IntegrationOut, Page, SecretOut, TestResult, TestResultOut, iso
+from alertwire.delivery.connection_test import run_connection_test
+from alertwire.domain.integrations import (
+    IntegrationCreate,
+    IntegrationPatch,
+    UnsavedTest,
+    connect_refusal,
+    unmask_headers,
+    url_refusal,
+)
+from alertwire.domain.signing import generate_secret
+from alertwire.errors import Conflict, Invalid
+from alertwire.store import Integration
+
+router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
+
+
+async def _out(services: ServicesDep, integration: Integration) -> IntegrationOut:
+    last = await services.store.integrations.latest_test(integration.id)
+    fingerprint = services.store.integrations.fingerprint(integration.config())
+    return IntegrationOut.build(integration, last, fingerprint)
+
+
+def _check_target(services: ServicesDep, url: str) -> None:
+    reason = url_refusal(url, services.settings.allowed_targets)
+    if reason is not None:
+        raise Invalid(f"url: refused by the SSRF guard: {reason} (see ALERTWIRE_ALLOWED_TARGETS)",
+                      field="url")
+
+
+@router.post("", status_code=201, response_model=IntegrationOut)
+async def create_integration(
+    spec: IntegrationCreate, services: ServicesDep, _: Admin
+) -> IntegrationOut:
+    _check_target(services, spec.url)
+    return await _out(services, await services.store.integrations.create(spec))
+
+
+@router.get("", response_model=Page[IntegrationOut])
+async def list_integrations(
+    services: ServicesDep, _: Reader,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    status: Literal["draft", "active", "disabled"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+) -> Page[IntegrationOut]:
+    store = services.store.integrations
+    items, next_cursor = await store.page(search=search, status=status, limit=limit,
+                                          cursor=cursor)
+    tests = await store.latest_tests([i.id for i in items])
+    return Page(
+        items=[IntegrationOut.build(i, tests.get(i.id), store.fingerprint(i.config()))
+               for i in items],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post("/test", response_model=TestResult)
+async def test_unsaved(config: UnsavedTest, services: ServicesDep, _: Admin) -> TestResult:
+    """Test Connection for a configuration not saved yet (signed with a throwaway secret)."""
+    result = await run_connection_test(
+        services.http, config, secrets=[generate_secret()],
+        timeout=services.settings.delivery_timeout,
+    )
+    return TestResult(**result)
+
+
+@router.get("/{integration_id}", response_model=IntegrationOut)
+async def get_integration(integration_id: str, services: ServicesDep, _: Reader) -> IntegrationOut:
+    return await _out(services, await services.store.integrations.get(integration_id))
+
+
+@router.patch("/{integration_id}", response_model=IntegrationOut)
+async def update_integration(
+    integration_id: str, patch: IntegrationPatch, services: ServicesDep, _: Admin
+) -> IntegrationOut:
+    """Change fields; re-test before Connect (a test is valid only for the exact configuration)."""
+    current = await services.store.integrations.get(integration_id)
+    merged = {
+        "name": current.name, "method": current.method, "url": current.url,
+        "success_codes": current.success_codes, "test_payload": current.test_payload,
+        "description": current.description, "headers": current.headers,
+        "template": current.template, "template_options": current.template_options,
+        "fallback": current.fallback_id,
+    }
+    changes = patch.model_dump(exclude_unset=True)
+    if "headers" in changes and changes["headers"] is not None:
+        changes["headers"] = unmask_headers(changes["headers"], current.headers)
+    merged.update(changes)
+    try:
+        spec = IntegrationCreate.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        raise Invalid(f"{field}: {err['msg'].removeprefix('Value error, ')}", field=field) from None
+    _check_target(services, spec.url)
+    return await _out(services, await services.store.integrations.update(integration_id, spec))
+
+
+@router.delete("/{integration_id}", status_code=204)
+async def delete_integration(
+    integration_id: str, services: ServicesDep, _: Admin, force: bool = False
+) -> Response:
+    """Delete Channel. Refused (409) while a trigger uses it, unless `?force=true`."""
+    await services.store.integrations.delete(integration_id, force=force)
+    return Response(status_code=204)
+
+
+@router.post("/{integration_id}/test", response_model=TestResultOut)
+async def test_saved(integration_id: str, services: ServicesDep, _: Admin) -> TestResultOut:
+    store = services.store.integrations
+    integration = await store.get(integration_id)
+    config = integration.config()
+    result = await run_connection_test(
+        services.http, config, secrets=integration.signing_secrets(time.time()),
+        timeout=services.settings.delivery_timeout,
+    )
+    record = await store.record_test(integration_id, store.fingerprint(config), result["ok"],
+                                     result)
+    return TestResultOut(**result, tested_at=iso(record.created_at))
+
+
+@router.post("/{integration_id}/connect", response_model=IntegrationOut)
+async def connect(integration_id: str, services: ServicesDep, _: Admin) -> IntegrationOut:
+    """Activate: only once the latest test of the current configuration succeeded."""
+    store = services.store.integrations
+    integration = await store.get(integration_id)
+    refusal = connect_refusal(
+        await store.latest_test(integration_id), store.fingerprint(integration.config())
+    )
+    if refusal is not None:
+        raise Conflict(refusal)
+    return await _out(services, await store.set_status(integration_id, "active"))
+
+
+@router.post("/{integration_id}/disable", response_model=IntegrationOut)
+async def disable(integration_id: str, services: ServicesDep, _: Admin) -> IntegrationOut:
+    store = services.store.integrations
+    return await _out(services, await store.set_status(integration_id, "disabled",
+                                                       "disabled by a user"))
+
+
+@router.get("/{integration_id}/secret", response_model=SecretOut)
+async def read_secret(integration_id: str, services: ServicesDep, _: Admin) -> SecretOut:
+    return _secret_out(await services.store.integrations.get(integration_id))
+
+
+@router.post("/{integration_id}/secret/rotate", response_model=SecretOut)
+async def rotate_secret(integration_id: str, services: ServicesDep, _: Admin) -> SecretOut:
+    """A new signing secret; the previous one keeps signing for 24 h alongside it."""
+    return _secret_out(await services.store.integrations.rotate_secret(integration_id))
+
+
+def _secret_out(integration: Integration) -> SecretOut:
+    active_previous = integration.previous_secret and (
+        (integration.previous_secret_until or 0) > time.time()
+    )
+    return SecretOut(
+        secret=integration.secret,
+        previous_secret=integration.previous_secret if active_previous else None,
+        previous_secret_expires_at=iso(integration.previous_secret_until)
+        if active_previous else None,
+    )

@@ -1,0 +1,222 @@
+"""The delivery worker (SPEC §5): claims due deliveries, sends them through the one shared
+HTTP client, records attempts in batches and schedules retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from alertwire import metrics
+from alertwire.delivery.http import HttpClient, Response, SendError
+from alertwire.domain.integrations import mask_headers
+from alertwire.domain.outbound import build_request
+from alertwire.domain.retry import RetryPolicy, classify, parse_retry_after
+from alertwire.errors import NotFound
+from alertwire.store import Integration, Store
+from alertwire.store.deliveries import AttemptRecord, Claimed
+
+log = logging.getLogger("alertwire.delivery")
+RESPONSE_BODY_LIMIT = 4096
+INTEGRATION_CACHE_SECONDS = 1.0
+IDLE_POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    batch_size: int = 200
+    max_in_flight: int = 512
+    per_integration: int = 16  # concurrent requests to one integration, per worker
+    lease_seconds: float = 30.0
+    timeout: float = 15.0
+
+
+class DeliveryWorker:
+    def __init__(
+        self, store: Store, http: HttpClient, policy: RetryPolicy, config: WorkerConfig
+    ) -> None:
+        self.store = store
+        self.http = http
+        self.policy = policy
+        self.config = config
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[str, int] = defaultdict(int)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[AttemptRecord] = []
+        self._cancelled: list[str] = []
+        self._integrations: dict[str, tuple[float, Integration | None]] = {}
+        self._loops: list[asyncio.Task[None]] = []
+
+    def wake(self) -> None:
+        """New deliveries were committed: claim now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loops = [asyncio.create_task(self._claim_loop(), name="claim"),
+                       asyncio.create_task(self._record_loop(), name="record")]
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight deliveries finish, record them, then return."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.config.timeout + 5)
+        self._flush.set()
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._record_pending()
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            claimed: list[Claimed] = []
+            free = self.config.max_in_flight - sum(self._in_flight.values())
+            if free > 0:
+                try:
+                    claimed = await self.store.deliveries.claim(
+                        self.worker_id, limit=min(self.config.batch_size, free),
+                        lease_seconds=self.config.lease_seconds,
+                        capacity={i: self.config.per_integration - n
+                                  for i, n in self._in_flight.items()},
+                        default_capacity=self.config.per_integration,
+                    )
+                except Exception:  # the database may be restarting: log, wait, try again
+                    log.exception("claiming deliveries failed; retrying shortly")
+                    await asyncio.sleep(1)
+                    continue
+            for item in claimed:
+                self._in_flight[item.integration_id] += 1
+                task = asyncio.create_task(self._deliver(item))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(claimed) >= self.config.batch_size:
+                continue
+            await self._idle()
+
+    async def _idle(self) -> None:
+        """Sleep until woken (new deliveries, or a send finished and freed capacity), until the
+        next retry falls due, or for a poll interval at most. Work that is due but blocked by
+        a concurrency cap waits for a wake-up, so a saturated endpoint is not polled in a loop."""
+        timeout = IDLE_POLL_SECONDS
+        with contextlib.suppress(Exception):
+            due = await self.store.deliveries.next_due_at()
+            now = time.time()
+            if due is not None and due > now:
+                timeout = min(timeout, due - now)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _integration(self, integration_id: str) -> Integration | None:
+        cached = self._integrations.get(integration_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < INTEGRATION_CACHE_SECONDS:
+            return cached[1]
+        try:
+            found: Integration | None = await self.store.integrations.get(integration_id)
+        except NotFound:
+            found = None
+        self._integrations[integration_id] = (now, found)
+        return found
+
+    async def _deliver(self, item: Claimed) -> None:
+        try:
+            integration = await self._integration(item.integration_id)
+            if integration is None or integration.status != "active" or item.body is None:
+                self._cancelled.append(item.id)
+            else:
+                # Await first: `self._outcomes` is swapped by the recorder meanwhile, and an
+                # append to the old list would be lost.
+                outcome = await self._attempt(item, integration)
+                self._outcomes.append(outcome)
+        except Exception:  # never lose the loop; the lease expires and it is tried again
+            log.exception("delivery %s failed unexpectedly", item.id)
+        finally:
+            self._in_flight[item.integration_id] -= 1
+            if self._in_flight[item.integration_id] <= 0:
+                del self._in_flight[item.integration_id]
+            self._flush.set()
+            self._wake.set()
+
+    async def _attempt(self, item: Claimed, integration: Integration) -> AttemptRecord:
+        assert item.body is not None
+        now = time.time()
+        request = build_request(
+            integration.config(), item.body.encode(), message_id=item.id,
+            timestamp=int(now), secrets=integration.signing_secrets(now),
+        )
+        response: Response | None = None
+        error_kind: str | None = None
+        error: str | None = None
+        try:
+            response = await self.http.send(
+                request.method, request.url, headers=request.headers, body=request.body,
+                params=request.params, timeout=self.config.timeout,
+                max_body=RESPONSE_BODY_LIMIT,
+            )
+        except SendError as exc:
+            error_kind, error = exc.kind, exc.message
+        status = response.status if response else None
+        verdict = classify(status, integration.success_codes, error_kind)
+        attempts_made = item.attempt_count + 1
+        next_at: float | None = None
+        disable: str | None = None
+        if verdict == "delivered":
+            state = "delivered"
+        elif verdict == "retry":
+            retry_after = None
+            if response is not None:
+                retry_after = parse_retry_after(response.header("retry-after"), now)
+            delay = self.policy.next_delay(attempts_made, retry_after)
+            state = "dead" if delay is None else "failed"
+            next_at = None if delay is None else now + delay
+        else:
+            state = "dead"
+            if verdict == "gone":
+                disable = "disabled automatically: the receiver answered 410 Gone"
+        if status is not None and verdict != "delivered" and error is None:
+            error = f"status {status} is not a success code"
+        return AttemptRecord(
+            delivery_id=item.id, integration_id=integration.id, attempted_at=now,
+            status_code=status, latency_ms=round(response.latency_ms, 1) if response else None,
+            error=error, request_method=request.method, request_url=request.url,
+            request_headers=mask_headers(request.headers),
+            response_headers=response.merged_headers() if response else None,
+            response_body=response.body.decode("utf-8", "replace") if response else None,
+            status=state, next_attempt_at=next_at, succeeded=state == "delivered",
+            disable_reason=disable,
+            fallback_to=integration.fallback_id
+            if state == "dead" and not item.is_fallback else None,
+        )
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            await asyncio.sleep(0.005)  # let concurrent sends finish into the same batch
+            await self._record_pending()
+
+    async def _record_pending(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        cancelled, self._cancelled = self._cancelled, []
+        try:
+            await self.store.deliveries.record(outcomes)
+            await self.store.deliveries.cancel(cancelled, "integration is not active")
+            for outcome in outcomes:
+                metrics.attempts.labels(outcome.status).inc()
+                if outcome.latency_ms is not None:
+                    metrics.attempt_latency.observe(outcome.latency_ms / 1000)
+        except Exception:
+            # Unrecorded attempts are retried once their lease ends: at-least-once holds.
+            log.exception("recording %d attempts failed", len(outcomes))
+

@@ -1,0 +1,220 @@
+"""Webhook integrations: the fields of SPEC §2, their validation, fingerprints and masking."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from alertwire.domain.ssrf import Network, Refused, literal_address, refusal_reason
+
+Method = Literal["POST", "PUT", "GET"]
+Status = Literal["draft", "active", "disabled"]
+DEFAULT_SUCCESS_CODES = [200, 201, 202, 204]
+TEMPLATES = ("raw",)
+MAX_HEADERS = 50
+MAX_HEADER_VALUE = 8192
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Headers alertwire itself sets or that would corrupt the request if a user overrode them.
+_RESERVED_HEADERS = {
+    "host", "content-length", "transfer-encoding", "connection",
+    "webhook-id", "webhook-timestamp", "webhook-signature",
+}
+_SENSITIVE = re.compile(r"auth|token|key|secret|passw|cookie|signature|session|credential")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def validate_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > 2048:
+        raise ValueError("must be at most 2048 characters")
+    if any(c.isspace() for c in url):
+        raise ValueError("must not contain whitespace")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return url
+
+
+def validate_headers(headers: dict[str, str]) -> dict[str, str]:
+    if len(headers) > MAX_HEADERS:
+        raise ValueError(f"at most {MAX_HEADERS} headers")
+    seen: set[str] = set()
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid header name (HTTP token characters only)")
+        lower = name.lower()
+        if lower in _RESERVED_HEADERS:
+            raise ValueError(f"{name!r} is set by alertwire and cannot be configured")
+        if lower in seen:
+            raise ValueError(f"{name!r} is given twice (header names are case-insensitive)")
+        seen.add(lower)
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError(f"value of {name!r} must not contain CR, LF or NUL")
+        if len(value) > MAX_HEADER_VALUE:
+            raise ValueError(f"value of {name!r} is longer than {MAX_HEADER_VALUE} characters")
+    return headers
+
+
+class IntegrationConfig(BaseModel):
+    """What decides how a webhook is sent: the part a Test Connection exercises."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Annotated[Method, BeforeValidator(_upper)] = "POST"
+    url: str
+    success_codes: list[int] = Field(default_factory=lambda: list(DEFAULT_SUCCESS_CODES))
+    test_payload: Any = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    template: str = "raw"
+    template_options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_url(value)
+
+    @field_validator("success_codes")
+    @classmethod
+    def _codes(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("must list at least one status code")
+        for code in value:
+            if not 100 <= code <= 599:
+                raise ValueError(f"{code} is not an HTTP status code (100-599)")
+        return sorted(set(value))
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return validate_headers(value)
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if value not in TEMPLATES:
+            raise ValueError(f"unknown template {value!r}; known: {', '.join(TEMPLATES)}")
+        return value
+
+    def fingerprint_source(self) -> bytes:
+        """Canonical bytes of the configuration: a test is valid only for these exact bytes."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+        ).encode()
+
+
+class IntegrationCreate(IntegrationConfig):
+    name: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=100)]
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    fallback: str | None = None
+
+
+class UnsavedTest(IntegrationConfig):
+    """Test Connection on a form not saved yet: name and description may come along."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class IntegrationPatch(BaseModel):
+    """Every field optional; the merged result is validated as an `IntegrationCreate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    method: str | None = None
+    url: str | None = None
+    success_codes: list[int] | None = None
+    test_payload: Any = None
+    description: str | None = None
+    headers: dict[str, str] | None = None
+    template: str | None = None
+    template_options: dict[str, Any] | None = None
+    fallback: str | None = None
+
+
+def url_refusal(url: str, allowed: tuple[Network, ...]) -> str | None:
+    """Why the URL's host, when it is a literal address, may not be targeted (None if fine).
+
+    Host names are judged when they are resolved, at send time.
+    """
+    host = urlsplit(url).hostname or ""
+    addr = literal_address(host)
+    if addr is None:
+        return None
+    return refusal_reason(addr, allowed)
+
+
+def check_url_target(url: str, allowed: tuple[Network, ...]) -> None:
+    reason = url_refusal(url, allowed)
+    if reason is not None:
+        raise Refused(reason)
+
+
+def is_sensitive_header(name: str) -> bool:
+    return bool(_SENSITIVE.search(name.lower()))
+
+
+def mask_header_value(name: str, value: str) -> str:
+    """`token ghp_abc123…` → `token ghp_…****`; values of harmless headers stay readable."""
+    if not is_sensitive_header(name):
+        return value
+    scheme, sep, rest = value.partition(" ")
+    if sep and 0 < len(scheme) <= 10 and rest:
+        return f"{scheme} {rest[:4]}…****"
+    if len(value) > 8:
+        return f"{value[:4]}…****"
+    return "****"
+
+
+def mask_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: mask_header_value(name, value) for name, value in headers.items()}
+
+
+def unmask_headers(submitted: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    """Keep a stored secret when a client sends back the masked value it was shown."""
+    by_lower = {name.lower(): value for name, value in stored.items()}
+    result: dict[str, str] = {}
+    for name, value in submitted.items():
+        old = by_lower.get(name.lower())
+        if old is not None and value != old and value == mask_header_value(name, old):
+            result[name] = old
+        else:
+            result[name] = value
+    return result
+
+
+class LatestTest(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def config_fingerprint(self) -> str: ...
+
+
+def connect_refusal(latest: LatestTest | None, fingerprint: str) -> str | None:
+    """Why Connect must wait (None when it may go ahead): the newest test must be of this
+    exact configuration, and must have succeeded."""
+    if latest is None:
+        return "run Test Connection first: this integration has never been tested"
+    if latest.config_fingerprint != fingerprint:
+        return "the configuration changed since the last test: run Test Connection again"
+    if not latest.ok:
+        return "the last Test Connection failed: fix the integration and test again"
+    return None

@@ -1,0 +1,50 @@
+"""The one place that talks SQL: SQLite or PostgreSQL behind one interface."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alertwire.domain.crypto import Cipher
+from alertwire.store.alerts import AlertStore, StoredAlert
+from alertwire.store.db import create_engine, migrate
+from alertwire.store.deliveries import Delivery, DeliveryStore
+from alertwire.store.integrations import Integration, IntegrationStore, TestRecord
+from alertwire.store.tokens import ApiToken, TokenStore
+from alertwire.store.triggers import Trigger, TriggerStore
+
+__all__ = [
+    "ApiToken", "Delivery", "Integration", "Store", "StoredAlert", "TestRecord", "Trigger",
+]
+
+
+class Store:
+    def __init__(
+        self, engine: AsyncEngine, cipher: Cipher, *, auto_disable_after: float = 5 * 86400
+    ) -> None:
+        self.engine = engine
+        self.tokens = TokenStore(engine)
+        self.integrations = IntegrationStore(engine, cipher)
+        self.triggers = TriggerStore(engine)
+        self.alerts = AlertStore(engine, self.triggers)
+        self.deliveries = DeliveryStore(engine, auto_disable_after)
+
+    @classmethod
+    async def open(
+        cls, url: str, cipher: Cipher, *, auto_disable_after: float = 5 * 86400
+    ) -> Store:
+        """Connect and apply every pending migration."""
+        engine = create_engine(url)
+        await migrate(engine)
+        return cls(engine, cipher, auto_disable_after=auto_disable_after)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

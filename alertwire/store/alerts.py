@@ -1,0 +1,156 @@
+"""Alerts: stored exactly as received, together with the deliveries they cause."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alertwire.domain.alerts import IncomingAlert
+from alertwire.domain.filters import Filter
+from alertwire.domain.triggers import Matcher
+from alertwire.errors import NotFound
+from alertwire.store.ids import ordered_id
+from alertwire.store.schema import alerts, deliveries
+from alertwire.store.triggers import TriggerStore
+
+SCAN_CHUNK = 1000
+# A filtered list stops scanning here and hands back a cursor to go on from.
+MAX_SCAN = 50_000
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    id: str
+    received_at: float
+    source: str
+    body: str  # JSON text exactly as received
+
+    def parsed(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ids: list[str]
+    deliveries: int
+
+
+class AlertStore:
+    def __init__(self, engine: AsyncEngine, triggers: TriggerStore) -> None:
+        self._engine = engine
+        self._triggers = triggers
+        self._matchers: dict[tuple[str, str | None], Matcher] = {}
+
+    def _matcher(self, text: str, threat_level: str | None) -> Matcher:
+        key = (text, threat_level)
+        matcher = self._matchers.get(key)
+        if matcher is None:
+            if len(self._matchers) > 10_000:
+                self._matchers.clear()
+            matcher = self._matchers[key] = Matcher.compile(text, threat_level)
+        return matcher
+
+    async def ingest(self, incoming: list[IncomingAlert]) -> IngestResult:
+        """Store the alerts and every realtime delivery they cause in one transaction:
+        when this returns, both are durable (SPEC §3)."""
+        now = time.time()
+        alert_rows: list[dict[str, Any]] = []
+        delivery_rows: list[dict[str, Any]] = []
+        async with self._engine.begin() as conn:
+            routes = await self._triggers.realtime_routes(conn)
+            compiled = [(r, self._matcher(r.filter, r.threat_level)) for r in routes]
+            for item in incoming:
+                alert_id = ordered_id("alr")
+                alert_rows.append({"id": alert_id, "received_at": now, "source": item.source,
+                                   "body": item.raw})
+                for route, matcher in compiled:
+                    if not matcher.matches(item.alert):
+                        continue
+                    for integration_id in route.integration_ids:
+                        delivery_rows.append({
+                            "id": ordered_id("dlv"), "alert_id": alert_id,
+                            "integration_id": integration_id, "trigger_id": route.trigger_id,
+                            "status": "pending", "attempt_count": 0, "next_attempt_at": now,
+                            "is_fallback": False, "created_at": now,
+                        })
+            if alert_rows:
+                await conn.execute(alerts.insert(), alert_rows)
+            if delivery_rows:
+                await conn.execute(deliveries.insert(), delivery_rows)
+        return IngestResult([r["id"] for r in alert_rows], len(delivery_rows))
+
+    async def get(self, alert_id: str) -> StoredAlert:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(alerts.select().where(alerts.c.id == alert_id))).first()
+        if row is None:
+            raise NotFound(f"no alert with id {alert_id!r}")
+        return StoredAlert(row.id, row.received_at, row.source, row.body)
+
+    async def scan(
+        self, keep: Callable[[StoredAlert], bool], *, limit: int, cursor: str | None = None,
+        max_scan: int = MAX_SCAN,
+    ) -> tuple[list[StoredAlert], str | None]:
+        """Newest first, keeping those `keep` accepts, looking at no more than `max_scan`
+        alerts; the cursor is the id of the last alert looked at (None: nothing older)."""
+        found: list[StoredAlert] = []
+        scanned = 0
+        position = cursor
+        exhausted = False
+        async with self._engine.connect() as conn:
+            while len(found) < limit and scanned < max_scan and not exhausted:
+                query = alerts.select().order_by(alerts.c.id.desc()).limit(SCAN_CHUNK)
+                if position:
+                    query = query.where(alerts.c.id < position)
+                rows = (await conn.execute(query)).all()
+                for row in rows:
+                    scanned += 1
+                    position = row.id
+                    alert = StoredAlert(row.id, row.received_at, row.source, row.body)
+                    if keep(alert):
+                        found.append(alert)
+                    if len(found) == limit or scanned >= max_scan:
+                        break
+                exhausted = len(rows) < SCAN_CHUNK and (not rows or position == rows[-1].id)
+        if exhausted or not await self._older_exists(position):
+            return found, None
+        return found, position
+
+    async def _older_exists(self, position: str | None) -> bool:
+        if position is None:
+            return False
+        async with self._engine.connect() as conn:
+            row = await conn.scalar(sa.select(alerts.c.id).where(alerts.c.id < position).limit(1))
+        return row is not None
+
+    async def count_matching(
+        self, matcher: Filter | Matcher, *, sample_size: int = 10, max_scan: int = 200_000
+    ) -> tuple[int, int, list[StoredAlert]]:
+        """Test Filter: (matched, total looked at, newest matching sample)."""
+        matched = 0
+        total = 0
+        sample: list[StoredAlert] = []
+        position: str | None = None
+        async with self._engine.connect() as conn:
+            while total < max_scan:
+                query = alerts.select().order_by(alerts.c.id.desc()).limit(SCAN_CHUNK * 5)
+                if position:
+                    query = query.where(alerts.c.id < position)
+                rows = (await conn.execute(query)).all()
+                if not rows:
+                    break
+                for row in rows:
+                    total += 1
+                    alert = StoredAlert(row.id, row.received_at, row.source, row.body)
+                    if matcher.matches(alert.parsed()):
+                        matched += 1
+                        if len(sample) < sample_size:
+                            sample.append(alert)
+                position = rows[-1].id
+        return matched, total, sample

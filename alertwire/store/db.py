@@ -1,0 +1,91 @@
+"""Engine creation and migrations: SQLite (WAL) by default, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same for every alertwire process.
+_MIGRATION_LOCK_ID = 0x616C6572  # "aler"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers and the writer work at once; FULL sync makes a 202 survive power loss.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: AsyncEngine) -> Iterator[None]:
+    """SQLite has no advisory locks: a lock file beside the database serialises migrations."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision; safe when several processes start at once."""
+    if engine.dialect.name == "sqlite":
+        # flock blocks, so wait for it in a thread; alembic then runs under the lock.
+        lock = _sqlite_file_lock(engine)
+        await asyncio.to_thread(lock.__enter__)
+        try:
+            await _migrate_locked(engine)
+        finally:
+            lock.__exit__(None, None, None)
+        return
+    await _migrate_locked(engine)
+
+
+async def _migrate_locked(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # Session-level advisory lock: the second process waits, then finds nothing to do.
+            await conn.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            await conn.commit()
+        try:
+            await conn.run_sync(_upgrade)
+            await conn.commit()
+        finally:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                )
+                await conn.commit()

@@ -1,0 +1,347 @@
+"""The delivery queue: claims with leases, attempt records, the delivery log, replays."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from alertwire.errors import Conflict, NotFound
+from alertwire.store.ids import ordered_id
+from alertwire.store.paging import decode_cursor, encode_cursor
+from alertwire.store.schema import alerts, attempts, deliveries, integrations
+
+DUE_STATES = ("pending", "failed")
+STATES = ("pending", "delivered", "failed", "dead", "cancelled")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker holds the lease on, with what it needs to send it."""
+
+    id: str
+    alert_id: str | None
+    integration_id: str
+    trigger_id: str | None
+    attempt_count: int
+    is_fallback: bool
+    body: str | None  # the alert as received
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One try of one delivery and what follows from it."""
+
+    delivery_id: str
+    integration_id: str
+    attempted_at: float
+    status_code: int | None
+    latency_ms: float | None
+    error: str | None
+    request_method: str
+    request_url: str
+    request_headers: dict[str, str]
+    response_headers: dict[str, str] | None
+    response_body: str | None
+    # the delivery's new state
+    status: str
+    next_attempt_at: float | None
+    # side effects on the integration
+    succeeded: bool = False
+    disable_reason: str | None = None
+    fallback_to: str | None = None
+
+
+@dataclass
+class Delivery:
+    id: str
+    alert_id: str | None
+    integration_id: str
+    trigger_id: str | None
+    status: str
+    attempt_count: int
+    next_attempt_at: float | None
+    last_status_code: int | None
+    last_error: str | None
+    is_fallback: bool
+    created_at: float
+    delivered_at: float | None
+    attempts: list[dict[str, Any]] | None = field(default=None)
+
+
+def _delivery(m: Any) -> Delivery:
+    return Delivery(
+        id=m["id"], alert_id=m["alert_id"], integration_id=m["integration_id"],
+        trigger_id=m["trigger_id"], status=m["status"], attempt_count=m["attempt_count"],
+        next_attempt_at=m["next_attempt_at"], last_status_code=m["last_status_code"],
+        last_error=m["last_error"], is_fallback=bool(m["is_fallback"]),
+        created_at=m["created_at"], delivered_at=m["delivered_at"],
+    )
+
+
+class DeliveryStore:
+    def __init__(self, engine: AsyncEngine, auto_disable_after: float) -> None:
+        self._engine = engine
+        self._auto_disable_after = auto_disable_after
+
+    async def claim(
+        self, worker_id: str, *, limit: int, lease_seconds: float,
+        capacity: dict[str, int] | None = None, default_capacity: int = 1_000_000,
+        now: float | None = None,
+    ) -> list[Claimed]:
+        """Lease up to `limit` due deliveries, at most `capacity[integration]` (else
+        `default_capacity`) for any one integration, so a slow endpoint cannot fill the batch.
+
+        Candidates are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent workers
+        never pick the same row); SQLite has a single writer, which serialises claims anyway.
+        """
+        now = time.time() if now is None else now
+        capacity = capacity or {}
+        full = [i for i, free in capacity.items() if free <= 0]
+        due = (
+            sa.select(deliveries.c.id, deliveries.c.integration_id)
+            .where(
+                deliveries.c.status.in_(DUE_STATES),
+                deliveries.c.next_attempt_at <= now,
+                sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit * 4)
+            .with_for_update(skip_locked=True)
+        )
+        if full:
+            due = due.where(deliveries.c.integration_id.not_in(full))
+        async with self._engine.begin() as conn:
+            picked: list[str] = []
+            taken: dict[str, int] = defaultdict(int)
+            for delivery_id, integration_id in await conn.execute(due):
+                if taken[integration_id] >= capacity.get(integration_id, default_capacity):
+                    continue
+                taken[integration_id] += 1
+                picked.append(delivery_id)
+                if len(picked) == limit:
+                    break
+            if not picked:
+                return []
+            await conn.execute(
+                deliveries.update().where(deliveries.c.id.in_(picked))
+                .values(lease_until=now + lease_seconds, leased_by=worker_id)
+            )
+            rows = await conn.execute(
+                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.integration_id,
+                          deliveries.c.trigger_id, deliveries.c.attempt_count,
+                          deliveries.c.is_fallback, alerts.c.body)
+                .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
+                .where(deliveries.c.id.in_(picked))
+                .order_by(deliveries.c.next_attempt_at)
+            )
+            return [
+                Claimed(r.id, r.alert_id, r.integration_id, r.trigger_id, r.attempt_count,
+                        bool(r.is_fallback), r.body)
+                for r in rows
+            ]
+
+    async def next_due_at(self) -> float | None:
+        """When the earliest waiting delivery becomes claimable (its retry time or lease end)."""
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(
+                sa.select(sa.func.min(sa.case(
+                    (deliveries.c.lease_until > deliveries.c.next_attempt_at,
+                     deliveries.c.lease_until),
+                    else_=deliveries.c.next_attempt_at,
+                ))).where(deliveries.c.status.in_(DUE_STATES))
+            )
+        return None if value is None else float(value)
+
+    async def record(self, records: Sequence[AttemptRecord]) -> None:
+        """Write a batch of attempts and their consequences in one transaction."""
+        if not records:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(attempts.insert(), [
+                {
+                    "id": ordered_id("att"), "delivery_id": r.delivery_id,
+                    "attempted_at": r.attempted_at, "status_code": r.status_code,
+                    "latency_ms": r.latency_ms, "error": r.error,
+                    "request_method": r.request_method, "request_url": r.request_url,
+                    "request_headers": r.request_headers, "response_headers": r.response_headers,
+                    "response_body": r.response_body,
+                } for r in records
+            ])
+            await conn.execute(
+                deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
+                    status=sa.bindparam("b_status"),
+                    attempt_count=deliveries.c.attempt_count + 1,
+                    next_attempt_at=sa.bindparam("b_next"),
+                    last_status_code=sa.bindparam("b_code"),
+                    last_error=sa.bindparam("b_error"),
+                    delivered_at=sa.bindparam("b_delivered"),
+                    lease_until=None, leased_by=None,
+                ),
+                [
+                    {"b_id": r.delivery_id, "b_status": r.status, "b_next": r.next_attempt_at,
+                     "b_code": r.status_code, "b_error": r.error,
+                     "b_delivered": r.attempted_at if r.status == "delivered" else None}
+                    for r in records
+                ],
+            )
+            await self._integration_effects(conn, records)
+            await self._fallbacks(conn, records)
+
+    async def _integration_effects(
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord]
+    ) -> None:
+        now = max(r.attempted_at for r in records)
+        healthy = {r.integration_id for r in records if r.succeeded}
+        failing = {r.integration_id for r in records if not r.succeeded} - healthy
+        if healthy:
+            await conn.execute(
+                integrations.update().where(integrations.c.id.in_(healthy))
+                .values(failing_since=None)
+            )
+        if failing:
+            await conn.execute(
+                integrations.update()
+                .where(integrations.c.id.in_(failing), integrations.c.failing_since.is_(None))
+                .values(failing_since=now)
+            )
+            days = self._auto_disable_after / 86400
+            await conn.execute(
+                integrations.update().where(
+                    integrations.c.id.in_(failing), integrations.c.status == "active",
+                    integrations.c.failing_since <= now - self._auto_disable_after,
+                ).values(
+                    status="disabled", updated_at=now,
+                    disabled_reason=f"disabled automatically: every delivery failed for "
+                                    f"{days:g} days",
+                )
+            )
+        for r in records:
+            if r.disable_reason:
+                await conn.execute(
+                    integrations.update().where(integrations.c.id == r.integration_id)
+                    .values(status="disabled", disabled_reason=r.disable_reason, updated_at=now)
+                )
+
+    async def _fallbacks(self, conn: AsyncConnection, records: Sequence[AttemptRecord]) -> None:
+        wanted = [r for r in records if r.fallback_to]
+        if not wanted:
+            return
+        originals = {
+            row.id: row for row in await conn.execute(
+                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.trigger_id)
+                .where(deliveries.c.id.in_([r.delivery_id for r in wanted]))
+            )
+        }
+        now = time.time()
+        await conn.execute(deliveries.insert(), [
+            {
+                "id": ordered_id("dlv"), "alert_id": originals[r.delivery_id].alert_id,
+                "trigger_id": originals[r.delivery_id].trigger_id,
+                "integration_id": r.fallback_to, "status": "pending", "attempt_count": 0,
+                "next_attempt_at": now, "is_fallback": True, "created_at": now,
+            } for r in wanted
+        ])
+
+    async def cancel(self, delivery_ids: Sequence[str], reason: str) -> None:
+        if not delivery_ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                deliveries.update().where(deliveries.c.id.in_(delivery_ids)).values(
+                    status="cancelled", last_error=reason, lease_until=None, leased_by=None,
+                    next_attempt_at=None,
+                )
+            )
+
+    async def get(self, delivery_id: str) -> Delivery:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                deliveries.select().where(deliveries.c.id == delivery_id)
+            )).first()
+            if row is None:
+                raise NotFound(f"no delivery with id {delivery_id!r}")
+            found = _delivery(row._mapping)
+            found.attempts = (await self._attempts(conn, [delivery_id]))[delivery_id]
+        return found
+
+    async def _attempts(
+        self, conn: AsyncConnection, ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        rows = await conn.execute(
+            attempts.select().where(attempts.c.delivery_id.in_(ids))
+            .order_by(attempts.c.attempted_at, attempts.c.id)
+        )
+        for row in rows:
+            found[row.delivery_id].append(dict(row._mapping))
+        return found
+
+    async def page(
+        self, *, integration_id: str | None = None, trigger_id: str | None = None,
+        alert_id: str | None = None, status: str | None = None, limit: int = 100,
+        cursor: str | None = None, include_attempts: bool = False,
+    ) -> tuple[list[Delivery], str | None]:
+        """Newest first."""
+        query = deliveries.select().order_by(deliveries.c.id.desc()).limit(limit + 1)
+        for column, value in ((deliveries.c.integration_id, integration_id),
+                              (deliveries.c.trigger_id, trigger_id),
+                              (deliveries.c.alert_id, alert_id), (deliveries.c.status, status)):
+            if value is not None:
+                query = query.where(column == value)
+        if cursor:
+            (last_id,) = decode_cursor(cursor, 1)
+            query = query.where(deliveries.c.id < str(last_id))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            items = [_delivery(r._mapping) for r in rows[:limit]]
+            if include_attempts:
+                found = await self._attempts(conn, [d.id for d in items])
+                for item in items:
+                    item.attempts = found[item.id]
+        next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+        return items, next_cursor
+
+    async def retry(self, delivery_id: str) -> Delivery:
+        """Replay a delivered, dead or cancelled delivery: it is queued again, keeping its id
+        (the same `webhook-id`, so receivers can deduplicate) and its attempt log."""
+        async with self._engine.begin() as conn:
+            status = await conn.scalar(
+                sa.select(deliveries.c.status).where(deliveries.c.id == delivery_id)
+            )
+            if status is None:
+                raise NotFound(f"no delivery with id {delivery_id!r}")
+            if status in DUE_STATES:
+                raise Conflict(f"delivery is {status} and already queued; nothing to retry")
+            await conn.execute(
+                deliveries.update().where(deliveries.c.id == delivery_id).values(
+                    status="pending", next_attempt_at=time.time(), lease_until=None,
+                    leased_by=None, delivered_at=None,
+                )
+            )
+        return await self.get(delivery_id)
+
+    async def counts(self) -> dict[str, int]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(deliveries.c.status, sa.func.count()).group_by(deliveries.c.status)
+            )
+            return {status: int(n) for status, n in rows}
+
+    async def queue_stats(self, now: float | None = None) -> tuple[int, float]:
+        """(deliveries waiting, age in seconds of the oldest one) for monitoring."""
+        now = time.time() if now is None else now
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(sa.func.count(), sa.func.min(deliveries.c.created_at))
+                .where(deliveries.c.status.in_(DUE_STATES))
+            )).one()
+        count, oldest = row
+        return int(count), 0.0 if oldest is None else max(0.0, now - float(oldest))

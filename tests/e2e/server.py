@@ -1,0 +1,62 @@
+"""Run the real `alertwire` program as a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def alertwire_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "alertwire.cli", *args]
+
+
+class Server:
+    """`alertwire serve` on a free port; `output` collects what it printed."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | {
+            "ALERTWIRE_DATA_DIR": str(data_dir), "ALERTWIRE_PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+        } | (env or {})
+        self.process: subprocess.Popen[str] | None = None
+        self.output = ""
+
+    def start(self, timeout: float = 30) -> Server:
+        self.process = subprocess.Popen(
+            alertwire_cmd("serve"), cwd=REPO, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"alertwire exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError("alertwire did not become healthy")
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        out, _ = self.process.communicate(timeout=30)
+        self.output += out
+        return self.output

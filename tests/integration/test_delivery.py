@@ -1,0 +1,316 @@
+"""Alerts in → triggers → deliveries out, through the worker inside the app (SPEC §3–§5)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from tests.conftest import FIXTURES, AppHarness, make_settings, start_app
+from tests.receiver import Receiver, eventually
+
+FIM = (FIXTURES / "kubearmor/alerts/fim-touch-block-saas.json").read_bytes()
+
+
+async def active_integration(api: AppHarness, url: str, **changes: Any) -> dict[str, Any]:
+    """Create, test and connect an integration, as a user does."""
+    created = await api.client.post(
+        "/api/v1/integrations", json={"name": changes.pop("name", "hook"), "url": url} | changes
+    )
+    assert created.status_code == 201, created.text
+    iid = created.json()["id"]
+    tested = await api.client.post(f"/api/v1/integrations/{iid}/test")
+    assert tested.json()["ok"], tested.text
+    connected = await api.client.post(f"/api/v1/integrations/{iid}/connect")
+    assert connected.status_code == 200, connected.text
+    data: dict[str, Any] = connected.json()
+    return data
+
+
+async def trigger(api: AppHarness, channels: list[str], filter: str = "Action = Block",
+                  **changes: Any) -> dict[str, Any]:
+    response = await api.client.post(
+        "/api/v1/triggers",
+        json={"name": changes.pop("name", f"t-{time.time_ns()}"), "filter": filter,
+              "channels": channels} | changes,
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def deliveries(api: AppHarness, **params: str) -> list[dict[str, Any]]:
+    response = await api.client.get("/api/v1/deliveries", params={"limit": "500"} | params)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def post_alerts(api: AppHarness, body: bytes) -> dict[str, Any]:
+    response = await api.client.post("/api/v1/alerts", content=body,
+                                     headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def test_raw_body_headers_and_signature(api: AppHarness, receiver: Receiver) -> None:
+    """A matching alert arrives byte for byte, with the integration's headers, the
+    User-Agent and Standard Webhooks headers that the official library verifies."""
+    hook = await active_integration(api, receiver.url + "/status/200",
+                                    headers={"X-Team": "secops", "Authorization": "Bearer t0ken-xyz"})
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, FIM)
+    await eventually(lambda: len(receiver.requests) == 1)
+    got = receiver.requests[0]
+    assert got.body == FIM.strip()
+    headers = dict(got.headers)
+    assert headers["X-Team"] == "secops"
+    assert headers["Authorization"] == "Bearer t0ken-xyz"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"].startswith("alertwire/")
+    secret = (await api.client.get(f"/api/v1/integrations/{hook['id']}/secret")).json()["secret"]
+    Webhook(secret).verify(got.body, headers)
+    await eventually(lambda: _delivered(api, hook["id"]))
+    (delivery,) = await deliveries(api, integration_id=hook["id"], include="attempts")
+    assert headers["webhook-id"] == delivery["id"]
+    assert delivery["attempt_count"] == 1
+    attempt = delivery["attempts"][0]
+    assert attempt["status_code"] == 200
+    assert attempt["request"]["headers"]["Authorization"] == "Bearer t0ke…****"
+
+
+async def _delivered(api: AppHarness, integration_id: str, n: int = 1) -> bool:
+    items = await deliveries(api, integration_id=integration_id, status="delivered")
+    return len(items) >= n
+
+
+async def test_only_matching_alerts_enabled_triggers_active_integrations(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """Non-matching alerts, disabled triggers and non-active integrations receive nothing."""
+    active = await active_integration(api, receiver.url + "/a", name="active")
+    draft = (await api.client.post("/api/v1/integrations",
+                                   json={"name": "draft", "url": receiver.url + "/d"})).json()
+    await trigger(api, [active["id"], draft["id"]], "Action = Block", name="blocks")
+    off = await trigger(api, [active["id"]], "Action = Audit", name="audits")
+    await api.client.patch(f"/api/v1/triggers/{off['id']}", json={"enabled": False})
+    receiver.requests.clear()
+    await post_alerts(api, json.dumps([
+        {"Action": "Block", "PolicyName": "p1"},
+        {"Action": "Allow", "PolicyName": "p2"},
+        {"Action": "Audit", "PolicyName": "p3"},
+    ]).encode())
+    await eventually(lambda: _delivered(api, active["id"]))
+    await asyncio.sleep(0.3)
+    assert [r.path for r in receiver.requests] == ["/a"]
+    assert json.loads(receiver.requests[0].body)["PolicyName"] == "p1"
+    assert await deliveries(api, integration_id=draft["id"]) == []
+
+
+async def test_get_and_put_methods(api: AppHarness, receiver: Receiver) -> None:
+    """GET carries top-level fields in the query string; PUT carries the body."""
+    getter = await active_integration(api, receiver.url + "/get", method="GET", name="g")
+    putter = await active_integration(api, receiver.url + "/put", method="PUT", name="p")
+    await trigger(api, [getter["id"], putter["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, b'{"Action": "Block", "Owner": {"Name": "mysql"}, "PID": 7}')
+    await eventually(lambda: len(receiver.requests) == 2)
+    by_path = {r.path: r for r in receiver.requests}
+    assert by_path["/get"].method == "GET"
+    assert by_path["/get"].query == {"Action": "Block", "Owner": '{"Name":"mysql"}', "PID": "7"}
+    assert by_path["/get"].body == b""
+    assert by_path["/put"].method == "PUT"
+    assert by_path["/put"].body == b'{"Action": "Block", "Owner": {"Name": "mysql"}, "PID": 7}'
+
+
+async def test_listed_422_is_delivered(api: AppHarness, receiver: Receiver) -> None:
+    """An integration listing 422 among its success codes counts a 422 as delivered."""
+    hook = await active_integration(api, receiver.url + "/status/422",
+                                    success_codes=[200, 422])
+    await trigger(api, [hook["id"]])
+    await post_alerts(api, FIM)
+    await eventually(lambda: _delivered(api, hook["id"]))
+
+
+@pytest.fixture
+async def fast_retry_api(tmp_path: Path) -> Any:
+    """The app with a retry schedule of milliseconds, so a whole schedule runs in a test."""
+    settings = make_settings(tmp_path, retry_schedule=(0.05, 0.05))
+    async for harness in start_app(settings):
+        yield harness
+
+
+async def test_retries_then_dead_every_attempt_logged(
+    fast_retry_api: AppHarness, receiver: Receiver
+) -> None:
+    """A 500 is retried along the schedule, then the delivery is dead; every attempt is kept."""
+    api = fast_retry_api
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/503"})
+    await trigger(api, [hook["id"]])
+    await post_alerts(api, FIM)
+
+    async def dead() -> bool:
+        return len(await deliveries(api, status="dead")) == 1
+
+    await eventually(dead)
+    (delivery,) = await deliveries(api, include="attempts")
+    assert delivery["attempt_count"] == 3
+    assert [a["status_code"] for a in delivery["attempts"]] == [503, 503, 503]
+    assert delivery["last_status_code"] == 503
+    assert "not a success code" in delivery["last_error"]
+
+
+async def test_permanent_status_is_dead_at_once(
+    fast_retry_api: AppHarness, receiver: Receiver
+) -> None:
+    """A 400 is not retried."""
+    api = fast_retry_api
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/400"})
+    await trigger(api, [hook["id"]])
+    await post_alerts(api, FIM)
+
+    async def dead() -> bool:
+        return len(await deliveries(api, status="dead")) == 1
+
+    await eventually(dead)
+    await asyncio.sleep(0.3)
+    assert (await deliveries(api))[0]["attempt_count"] == 1
+
+
+async def test_retry_after_is_honoured(api: AppHarness, receiver: Receiver) -> None:
+    """A 429 with Retry-After: 120 waits 120 s (within the cap of the next-but-one step)."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/429?retry_after=120"})
+    await trigger(api, [hook["id"]])
+    before = time.time()
+    await post_alerts(api, FIM)
+
+    async def failed() -> bool:
+        return len(await deliveries(api, status="failed")) == 1
+
+    await eventually(failed)
+    (delivery,) = await deliveries(api)
+    from datetime import datetime
+
+    next_at = datetime.fromisoformat(delivery["next_attempt_at"].replace("Z", "+00:00"))
+    assert 115 <= next_at.timestamp() - before <= 125
+
+
+async def test_gone_disables_the_integration(api: AppHarness, receiver: Receiver) -> None:
+    """410 Gone: the delivery is dead and the integration disabled, with the reason."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/410"})
+    await trigger(api, [hook["id"]])
+    await post_alerts(api, FIM)
+
+    async def disabled() -> bool:
+        got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+        return bool(got["status"] == "disabled")
+
+    await eventually(disabled)
+    got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+    assert "410" in got["disabled_reason"]
+    assert (await deliveries(api))[0]["status"] == "dead"
+
+
+async def test_signatures_verify_across_rotation(api: AppHarness, receiver: Receiver) -> None:
+    """After a rotation, receivers holding the old or the new secret both verify."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]])
+    old = (await api.client.get(f"/api/v1/integrations/{hook['id']}/secret")).json()["secret"]
+    new = (await api.client.post(
+        f"/api/v1/integrations/{hook['id']}/secret/rotate")).json()["secret"]
+    receiver.requests.clear()
+    await post_alerts(api, FIM)
+    await eventually(lambda: len(receiver.requests) == 1)
+    got = receiver.requests[0]
+    for secret in (old, new):
+        Webhook(secret).verify(got.body, dict(got.headers))
+
+
+async def test_replay_resends_with_the_same_webhook_id(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """POST /deliveries/{id}/retry sends a delivered one again, same webhook-id; a queued one
+    is a conflict."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, FIM)
+    await eventually(lambda: _delivered(api, hook["id"]))
+    (delivery,) = await deliveries(api)
+    replay = await api.client.post(f"/api/v1/deliveries/{delivery['id']}/retry")
+    assert replay.status_code == 200
+    await eventually(lambda: len(receiver.requests) == 2)
+    ids = [dict(r.headers)["webhook-id"] for r in receiver.requests]
+    assert ids == [delivery["id"], delivery["id"]]
+    assert receiver.requests[0].body == receiver.requests[1].body
+
+    async def two_attempts() -> bool:
+        got = (await api.client.get(f"/api/v1/deliveries/{delivery['id']}")).json()
+        return got["status"] == "delivered" and len(got["attempts"]) == 2
+
+    await eventually(two_attempts)
+    missing = await api.client.post("/api/v1/deliveries/dlv_nope/retry")
+    assert missing.status_code == 404
+
+
+async def test_slow_endpoint_does_not_delay_others(api: AppHarness, receiver: Receiver) -> None:
+    """While one integration answers after 5 s, deliveries to a fast one go straight through."""
+    slow = await active_integration(api, receiver.url + "/status/200", name="slow")
+    await api.client.patch(f"/api/v1/integrations/{slow['id']}",
+                           json={"url": receiver.url + "/delay/5"})
+    fast = await active_integration(api, receiver.url + "/status/200", name="fast")
+    await trigger(api, [slow["id"], fast["id"]])
+    batch = json.dumps([{"Action": "Block", "n": i} for i in range(40)]).encode()
+    started = time.monotonic()
+    await post_alerts(api, batch)
+    await eventually(lambda: _delivered(api, fast["id"], 40), timeout=4)
+    assert time.monotonic() - started < 3
+
+
+async def test_fallback_receives_dead_deliveries(
+    fast_retry_api: AppHarness, receiver: Receiver
+) -> None:
+    """A dead delivery is re-sent once to the integration's fallback, marked as such."""
+    api = fast_retry_api
+    backup = await active_integration(api, receiver.url + "/backup", name="backup")
+    primary = await active_integration(api, receiver.url + "/status/200", name="primary",
+                                       fallback=backup["id"])
+    await api.client.patch(f"/api/v1/integrations/{primary['id']}",
+                           json={"url": receiver.url + "/status/400"})
+    await trigger(api, [primary["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, FIM)
+    await eventually(lambda: _delivered(api, backup["id"]))
+    (rescued,) = await deliveries(api, integration_id=backup["id"])
+    assert rescued["is_fallback"] is True
+    assert [r.path for r in receiver.requests] == ["/status/400", "/backup"]
+    assert receiver.requests[1].body == FIM.strip()
+
+
+async def test_every_attempt_recorded_once(api: AppHarness, receiver: Receiver) -> None:
+    """300 deliveries sent concurrently: each is recorded as delivered after exactly one
+    attempt, and the receiver sees each once (no outcome lost between send and record)."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, json.dumps([{"Action": "Block", "n": i} for i in range(300)]).encode())
+    await eventually(lambda: _delivered(api, hook["id"], 300), timeout=20)
+    items = await deliveries(api, integration_id=hook["id"])
+    assert len(items) == 300
+    assert {d["attempt_count"] for d in items} == {1}
+    assert sorted(json.loads(r.body)["n"] for r in receiver.requests) == list(range(300))
