@@ -314,3 +314,20 @@ async def test_every_attempt_recorded_once(api: AppHarness, receiver: Receiver) 
     assert len(items) == 300
     assert {d["attempt_count"] for d in items} == {1}
     assert sorted(json.loads(r.body)["n"] for r in receiver.requests) == list(range(300))
+
+
+async def test_commit_wakes_the_worker(api: AppHarness, receiver: Receiver) -> None:
+    """Delivery starts as soon as the ingest commits, not at the next poll (1 s): ten
+    alerts posted one by one each arrive well within the poll interval."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    await asyncio.sleep(1.2)  # the worker is idle, waiting for its next poll
+    latencies = []
+    for i in range(10):
+        started = time.monotonic()
+        await post_alerts(api, json.dumps({"Action": "Block", "n": i}).encode())
+        await eventually(lambda: len(receiver.requests) == i + 1, timeout=5)
+        latencies.append(time.monotonic() - started)
+        await asyncio.sleep(0.13)
+    assert max(latencies) < 0.5, latencies
