@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import aiohttp
 import typer
@@ -63,12 +63,16 @@ def serve(
     no_workers: Annotated[
         bool, typer.Option("--no-workers", help="API and console only; run `alertwire worker`s.")
     ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also create a bin, an integration to it and an "
+                           "`Action = Block` trigger.")
+    ] = False,
 ) -> None:
     """Run the API, console, inspector and delivery workers in one process (SQLite by default)."""
     from alertwire.api.app import create_app
 
     settings = _settings()
-    changes: dict[str, object] = {"workers": not no_workers}
+    changes: dict[str, object] = {"workers": not no_workers, "demo": demo}
     if host is not None:
         changes["host"] = host
     if port is not None:
@@ -176,6 +180,80 @@ def simulate(
     typer.echo(f"simulating {SCENARIOS[scenario]}: {alert['ProcessName']} -> "
                f"{alert['Resource']} ({alert['Action']}, policy {alert['PolicyName']})")
     _post_alerts(*_client_target(url, token), json.dumps(alert, indent=2).encode())
+
+
+SHOWN_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "authorization")
+
+
+def show_captured(item: dict[str, Any]) -> str:
+    """One captured request as the terminal shows it: a summary line, a few headers, the body."""
+    target = item["path"] + (f"?{item['query']}" if item["query"] else "")
+    lines = [f"{item['received_at']}  {item['method']} {target}  "
+             f"({item['size']} bytes from {item['ip']})"]
+    for name, value in item["headers"]:
+        if name.lower() in SHOWN_HEADERS:
+            lines.append(f"  {name}: {value}")
+    body = item["body"]
+    if body is None:
+        lines.append(f"  <binary body, {item['size']} bytes>")
+    elif body:
+        try:
+            body = json.dumps(json.loads(body), indent=2)
+        except ValueError:
+            pass
+        if len(body) > 4000:
+            body = body[:4000] + f"\n… {len(body) - 4000} more characters"
+        lines.extend("  " + line for line in body.splitlines())
+    return "\n".join(lines)
+
+
+@app.command()
+def inspect(
+    bin_id: Annotated[str | None, typer.Option("--bin", help="Watch this bin.")] = None,
+    name: Annotated[str, typer.Option(help="Reuse (or create) the bin with this name.")] = "cli",
+    url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Print each request a bin receives, as it arrives, until Ctrl-C."""
+    base, secret = _client_target(url, token)
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    async def watch() -> None:
+        async with aiohttp.ClientSession(headers=auth) as session:
+            chosen = bin_id
+            if chosen is None:
+                async with session.get(f"{base}/api/v1/bins") as response:
+                    response.raise_for_status()
+                    existing = [b for b in await response.json() if b["name"] == name]
+                if existing:
+                    chosen = existing[0]["id"]
+                else:
+                    async with session.post(f"{base}/api/v1/bins", json={"name": name}) as made:
+                        made.raise_for_status()
+                        chosen = (await made.json())["id"]
+            async with session.get(f"{base}/api/v1/bins/{chosen}") as response:
+                response.raise_for_status()
+                found = await response.json()
+            typer.echo(f"Inspecting bin {found['name']!r}. Send requests to:\n  {found['url']}\n"
+                       "Waiting for requests (Ctrl-C to stop)…", )
+            timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+            async with session.get(f"{base}/api/v1/bins/{chosen}/stream",
+                                   timeout=timeout) as stream:
+                stream.raise_for_status()
+                async for raw in stream.content:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("data: "):
+                        typer.echo(show_captured(json.loads(line[6:])) + "\n")
+
+    try:
+        asyncio.run(watch())
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    except aiohttp.ClientResponseError as exc:
+        typer.echo(f"error: server answered {exc.status}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except aiohttp.ClientError as exc:
+        typer.echo(f"error: cannot reach {base}: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)

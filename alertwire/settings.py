@@ -32,6 +32,7 @@ class Settings:
     lease_seconds: float = 30.0
     auto_disable_after: float = 5 * 86400.0
     workers: bool = True
+    demo: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:

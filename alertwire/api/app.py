@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -9,12 +11,25 @@ from fastapi import FastAPI
 
 import alertwire
 from alertwire import bootstrap
-from alertwire.api import alerts, deliveries, errors, health, integrations, tokens, triggers
+from alertwire.api import (
+    alerts,
+    bins,
+    deliveries,
+    errors,
+    health,
+    hooks,
+    integrations,
+    tokens,
+    triggers,
+)
 from alertwire.api.deps import Services
 from alertwire.delivery.http import HttpClient
 from alertwire.delivery.worker import DeliveryWorker, WorkerConfig
+from alertwire.demo import set_up_demo
 from alertwire.domain.crypto import Cipher
 from alertwire.domain.retry import RetryPolicy
+from alertwire.inspector.hub import BinHub
+from alertwire.inspector.own_bins import OwnBins
 from alertwire.settings import Settings
 from alertwire.store import Store
 
@@ -26,9 +41,12 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
         auto_disable_after=settings.auto_disable_after,
     )
     admin = await bootstrap.ensure_admin_token(settings, store)
+    own_bins = OwnBins.from_settings(settings)
     http = HttpClient(settings.allowed_targets)
+    http.route_own_bins(own_bins)
     await http.start()
-    services = Services(settings=settings, store=store, http=http)
+    services = Services(settings=settings, store=store, http=http, hub=BinHub(),
+                        own_bins=own_bins)
     if settings.workers:
         services.worker = DeliveryWorker(
             store, http, RetryPolicy(settings.retry_schedule),
@@ -46,6 +64,14 @@ async def stop_services(services: Services) -> None:
     await services.store.close()
 
 
+async def _demo(services: Services) -> None:
+    # Runs once the server listens: the demo integration's test goes to the server itself.
+    try:
+        print(await set_up_demo(services), flush=True)
+    except Exception:
+        logging.getLogger("alertwire.demo").exception("setting up the demo failed")
+
+
 def create_app(
     settings: Settings, announce: Callable[[bootstrap.AdminToken], None] | None = None
 ) -> FastAPI:
@@ -58,9 +84,12 @@ def create_app(
         app.state.admin_token = admin
         if announce is not None:
             announce(admin)
+        demo = asyncio.create_task(_demo(services)) if settings.demo else None
         try:
             yield
         finally:
+            if demo is not None:
+                demo.cancel()
             await stop_services(services)
 
     app = FastAPI(
@@ -76,4 +105,6 @@ def create_app(
     app.include_router(triggers.router)
     app.include_router(deliveries.router)
     app.include_router(tokens.router)
+    app.include_router(bins.router)
+    app.include_router(hooks.router)
     return app

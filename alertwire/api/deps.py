@@ -12,6 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from alertwire.delivery.http import HttpClient
 from alertwire.delivery.worker import DeliveryWorker
 from alertwire.domain.tokens import Scope, grants
+from alertwire.inspector.hub import BinHub
+from alertwire.inspector.own_bins import OwnBins
 from alertwire.settings import Settings
 from alertwire.store import ApiToken, Store
 
@@ -23,6 +25,8 @@ class Services:
     settings: Settings
     store: Store
     http: HttpClient
+    hub: BinHub
+    own_bins: OwnBins
     worker: DeliveryWorker | None = None
 
     def wake_workers(self) -> None:

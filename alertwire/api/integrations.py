@@ -33,6 +33,8 @@ async def _out(services: ServicesDep, integration: Integration) -> IntegrationOu
 
 
 def _check_target(services: ServicesDep, url: str) -> None:
+    if services.own_bins.matches(url):
+        return  # this server's own inspector bins are always a permitted target
     reason = url_refusal(url, services.settings.allowed_targets)
     if reason is not None:
         raise Invalid(f"url: refused by the SSRF guard: {reason} (see ALERTWIRE_ALLOWED_TARGETS)",

@@ -32,6 +32,7 @@ from yarl import URL
 
 import alertwire
 from alertwire.domain.ssrf import Network, literal_address, refusal_reason
+from alertwire.inspector.own_bins import OwnBins
 
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
@@ -140,6 +141,12 @@ class HttpClient:
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
+        self._own_bins: OwnBins | None = None
+
+    def route_own_bins(self, own_bins: OwnBins) -> None:
+        """Let requests to this server's own inspector bins through the guard, connecting
+        to the server's own listener whatever the URL's host resolves to."""
+        self._own_bins = own_bins
 
     @property
     def allowed(self) -> tuple[Network, ...]:
@@ -195,6 +202,11 @@ class HttpClient:
         host = parsed.raw_host
         if not host:
             raise SendError("invalid_url", f"invalid URL {url!r}: no host")
+        if self._own_bins is not None and self._own_bins.matches(url):
+            port = parsed.explicit_port
+            own = parsed.with_host(self._own_bins.connect_host).with_port(
+                self._own_bins.connect_port)
+            return own, host if port is None else f"{host}:{port}"
         addr = literal_address(host)
         if addr is None:
             if _looks_like_ip(host):

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertwire.domain.crypto import Cipher
 from alertwire.store.alerts import AlertStore, StoredAlert
+from alertwire.store.bins import Bin, BinStore, CapturedRequest
 from alertwire.store.db import create_engine, migrate
 from alertwire.store.deliveries import Delivery, DeliveryStore
 from alertwire.store.integrations import Integration, IntegrationStore, TestRecord
@@ -14,7 +15,8 @@ from alertwire.store.tokens import ApiToken, TokenStore
 from alertwire.store.triggers import Trigger, TriggerStore
 
 __all__ = [
-    "ApiToken", "Delivery", "Integration", "Store", "StoredAlert", "TestRecord", "Trigger",
+    "ApiToken", "Bin", "CapturedRequest", "Delivery", "Integration", "Store", "StoredAlert",
+    "TestRecord", "Trigger",
 ]
 
 
@@ -28,6 +30,7 @@ class Store:
         self.triggers = TriggerStore(engine)
         self.alerts = AlertStore(engine, self.triggers)
         self.deliveries = DeliveryStore(engine, auto_disable_after)
+        self.bins = BinStore(engine)
 
     @classmethod
     async def open(

@@ -158,3 +158,34 @@ attempts = sa.Table(
     sa.Column("response_body", sa.Text),  # first 4 KiB
     sa.Index("ix_attempts_delivery", "delivery_id", "attempted_at"),
 )
+
+bins = sa.Table(
+    "bins",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=False),
+    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Column("response_content_type", sa.String(200), nullable=False),
+    sa.Column("response_headers", sa.JSON, nullable=False),
+    sa.Column("response_delay", sa.Float, nullable=False),
+    sa.Column("max_requests", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+bin_requests = sa.Table(
+    "bin_requests",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("bin_id", sa.String(40), sa.ForeignKey("bins.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),  # [[name, value], ...] in arrival order
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_bin_requests_bin", "bin_id", "id"),
+)

@@ -28,7 +28,9 @@ def alertwire_cmd(*args: str) -> list[str]:
 class Server:
     """`alertwire serve` on a free port; `output` collects what it printed."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {
@@ -40,7 +42,7 @@ class Server:
 
     def start(self, timeout: float = 30) -> Server:
         self.process = subprocess.Popen(
-            alertwire_cmd("serve"), cwd=REPO, env=self.env, text=True,
+            alertwire_cmd("serve", *self.args), cwd=REPO, env=self.env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

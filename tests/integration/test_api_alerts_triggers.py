@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from alertwire.store.schema import integrations
 from tests.conftest import AppHarness, fixture_files, make_settings, start_app
 
 
@@ -196,3 +197,20 @@ async def test_test_filter_counts_and_samples(api: AppHarness) -> None:
     high = (await api.client.post("/api/v1/triggers/test-filter", json={
         "filter": "rule ~ binary", "threat_level": "high"})).json()
     assert high["matched"] == 1  # Falco "Error" priority is in the high band
+
+
+async def test_metrics_count_alerts_and_queue(api_no_workers: AppHarness) -> None:
+    """`/metrics` reports alerts received by source and the deliveries waiting."""
+    api = api_no_workers
+    hook = (await api.client.post("/api/v1/integrations",
+                                  json={"name": "m", "url": "http://127.0.0.1:9/"})).json()
+    async with api.services.store.engine.begin() as conn:
+        await conn.execute(integrations.update().values(status="active"))
+    await api.client.post("/api/v1/triggers", json={
+        "name": "all", "filter": "Action = Block", "channels": [hook["id"]]})
+    await ingest(api, json.dumps([{"Action": "Block"}, {"rule": "r", "priority": "Error",
+                                                        "output": "o"}]).encode())
+    text = (await api.client.get("/metrics")).text
+    assert 'alertwire_alerts_received_total{source="generic"}' in text
+    assert 'alertwire_alerts_received_total{source="falco"}' in text
+    assert "alertwire_queue_depth 1.0" in text

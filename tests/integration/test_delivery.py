@@ -327,7 +327,7 @@ async def test_commit_wakes_the_worker(api: AppHarness, receiver: Receiver) -> N
     for i in range(10):
         started = time.monotonic()
         await post_alerts(api, json.dumps({"Action": "Block", "n": i}).encode())
-        await eventually(lambda: len(receiver.requests) == i + 1, timeout=5)
+        await eventually(lambda n=i + 1: len(receiver.requests) == n, timeout=5)
         latencies.append(time.monotonic() - started)
         await asyncio.sleep(0.13)
     assert max(latencies) < 0.5, latencies

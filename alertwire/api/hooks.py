@@ -1,0 +1,51 @@
+"""`/hooks/{bin_id}`: the inspector's capture endpoint. Any method, no auth (SPEC §7)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+
+from alertwire.api.deps import ServicesDep
+from alertwire.domain.bins import MAX_CAPTURE_BYTES
+from alertwire.errors import TooLarge
+
+router = APIRouter(tags=["inspector"])
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+async def _body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CAPTURE_BYTES:
+            raise TooLarge(f"body is over the bin limit of {MAX_CAPTURE_BYTES} bytes (1 MiB)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def capture(bin_id: str, request: Request, services: ServicesDep) -> Response:
+    """Record the request (method, path, query, ordered headers, raw body, client IP) and
+    answer with the bin's configured status, body, headers and delay."""
+    found = await services.store.bins.get(bin_id)
+    body = await _body(request)
+    await services.store.bins.capture(
+        bin_id, method=request.method, path=request.url.path, query=request.url.query,
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+        body=body, ip=request.client.host if request.client else None,
+        max_requests=found.max_requests,
+    )
+    services.hub.notify(bin_id)
+    answer = found.response
+    if answer.delay:
+        await asyncio.sleep(answer.delay)
+    return Response(content=answer.body.encode(), status_code=answer.status,
+                    media_type=answer.content_type, headers=answer.headers)
+
+
+# One route per method and path, so each gets its own OpenAPI operation id.
+for _method in METHODS:
+    for _path, _suffix in (("/hooks/{bin_id}", ""), ("/hooks/{bin_id}/{path:path}", "_below")):
+        router.add_api_route(_path, capture, methods=[_method],
+                             operation_id=f"capture_{_method.lower()}{_suffix}")
