@@ -15,6 +15,7 @@ from alertwire.domain.alerts import IncomingAlert
 from alertwire.domain.filters import Filter
 from alertwire.domain.triggers import Matcher
 from alertwire.errors import NotFound
+from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
 from alertwire.store.schema import alerts, deliveries
 from alertwire.store.triggers import TriggerStore
@@ -63,7 +64,7 @@ class AlertStore:
         now = time.time()
         alert_rows: list[dict[str, Any]] = []
         delivery_rows: list[dict[str, Any]] = []
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             routes = await self._triggers.realtime_routes(conn)
             compiled = [(r, self._matcher(r.filter, r.threat_level)) for r in routes]
             for item in incoming:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertwire.domain.bins import BinResponse, BinSpec
 from alertwire.errors import NotFound
+from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
 from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import bin_requests, bins
@@ -74,7 +75,7 @@ class BinStore:
     async def create(self, spec: BinSpec) -> Bin:
         # 128 random bits: knowing a bin's URL is what lets anyone send to it.
         bin_id = "bin_" + secrets.token_hex(16)
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(bins.insert().values(
                 id=bin_id, name=spec.name, max_requests=spec.max_requests,
                 created_at=time.time(), **_response_values(spec.response),
@@ -101,7 +102,7 @@ class BinStore:
         return None if row is None else _bin(row._mapping)
 
     async def update(self, bin_id: str, spec: BinSpec) -> Bin:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(bins.update().where(bins.c.id == bin_id).values(
                 name=spec.name, max_requests=spec.max_requests, **_response_values(spec.response)
             ))
@@ -110,7 +111,7 @@ class BinStore:
         return await self.get(bin_id)
 
     async def delete(self, bin_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(bin_requests.delete().where(bin_requests.c.bin_id == bin_id))
             result = await conn.execute(bins.delete().where(bins.c.id == bin_id))
         if result.rowcount == 0:
@@ -126,7 +127,7 @@ class BinStore:
             "query": query, "headers": [list(h) for h in headers], "body": body,
             "size": len(body), "ip": ip, "received_at": time.time(),
         }
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(bin_requests.insert().values(**values))
             oldest_kept = (
                 sa.select(bin_requests.c.id).where(bin_requests.c.bin_id == bin_id)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alertwire.errors import Conflict, NotFound
+from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
 from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import alerts, attempts, deliveries, integrations
@@ -116,7 +117,7 @@ class DeliveryStore:
         )
         if full:
             due = due.where(deliveries.c.integration_id.not_in(full))
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
             for delivery_id, integration_id in await conn.execute(due):
@@ -162,7 +163,7 @@ class DeliveryStore:
         """Write a batch of attempts and their consequences in one transaction."""
         if not records:
             return
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(attempts.insert(), [
                 {
                     "id": ordered_id("att"), "delivery_id": r.delivery_id,
@@ -251,7 +252,7 @@ class DeliveryStore:
     async def cancel(self, delivery_ids: Sequence[str], reason: str) -> None:
         if not delivery_ids:
             return
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 deliveries.update().where(deliveries.c.id.in_(delivery_ids)).values(
                     status="cancelled", last_error=reason, lease_until=None, leased_by=None,
@@ -312,7 +313,7 @@ class DeliveryStore:
     async def retry(self, delivery_id: str) -> Delivery:
         """Replay a delivered, dead or cancelled delivery: it is queued again, keeping its id
         (the same `webhook-id`, so receivers can deduplicate) and its attempt log."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             status = await conn.scalar(
                 sa.select(deliveries.c.status).where(deliveries.c.id == delivery_id)
             )

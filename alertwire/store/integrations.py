@@ -15,6 +15,7 @@ from alertwire.domain.crypto import Cipher, new_id
 from alertwire.domain.integrations import IntegrationConfig, IntegrationCreate
 from alertwire.domain.signing import generate_secret
 from alertwire.errors import Conflict, Invalid, NotFound
+from alertwire.store.db import writing
 from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import integration_tests, integrations, trigger_channels, triggers
 
@@ -127,7 +128,7 @@ class IntegrationStore:
             "status": "draft", "created_at": now, "updated_at": now,
         }
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 await self._check_fallback(conn, spec, None)
                 await conn.execute(integrations.insert().values(**values))
         except IntegrityError:
@@ -176,7 +177,7 @@ class IntegrationStore:
     async def update(self, integration_id: str, spec: IntegrationCreate) -> Integration:
         values = self._values(spec) | {"updated_at": time.time()}
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 await self._check_fallback(conn, spec, integration_id)
                 result = await conn.execute(
                     integrations.update().where(integrations.c.id == integration_id).values(**values)
@@ -199,7 +200,7 @@ class IntegrationStore:
 
     async def delete(self, integration_id: str, *, force: bool = False) -> None:
         """Delete; refused while a trigger routes to it, unless `force` (then it leaves them)."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             if not force:
                 used = (await conn.execute(
                     sa.select(triggers.c.name)
@@ -229,7 +230,7 @@ class IntegrationStore:
             id=new_id("tst"), integration_id=integration_id, config_fingerprint=fingerprint,
             ok=ok, result=result, created_at=time.time(),
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(integration_tests.insert().values(
                 id=record.id, integration_id=integration_id, config_fingerprint=fingerprint,
                 ok=ok, result=result, created_at=record.created_at,
@@ -271,7 +272,7 @@ class IntegrationStore:
     async def set_status(
         self, integration_id: str, status: str, reason: str | None = None
     ) -> Integration:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(
                 integrations.update().where(integrations.c.id == integration_id).values(
                     status=status, disabled_reason=reason, updated_at=time.time(),
@@ -286,7 +287,7 @@ class IntegrationStore:
         """A new signing secret; the old one keeps signing for a day so receivers can switch."""
         current = await self.get(integration_id)
         now = time.time()
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 integrations.update().where(integrations.c.id == integration_id).values(
                     secret_enc=self._cipher.encrypt(generate_secret()),

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertwire.domain.crypto import new_id
 from alertwire.domain.tokens import hash_token
+from alertwire.store.db import writing
 from alertwire.store.schema import api_tokens
 
 
@@ -39,7 +40,7 @@ class TokenStore:
             id=new_id("tok"), name=name, scopes=frozenset(scopes),
             created_at=time.time(), last_used_at=None,
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 api_tokens.insert().values(
                     id=created.id, name=name, token_hash=hash_token(token),
@@ -73,6 +74,6 @@ class TokenStore:
         return [_row(r) for r in rows]
 
     async def delete(self, token_id: str) -> bool:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(api_tokens.delete().where(api_tokens.c.id == token_id))
         return result.rowcount > 0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from alertwire.domain.crypto import new_id
 from alertwire.domain.triggers import TriggerSpec
 from alertwire.errors import Invalid, NotFound
+from alertwire.store.db import writing
 from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import integrations, trigger_channels, triggers
 
@@ -78,7 +79,7 @@ class TriggerStore:
         now = time.time()
         trigger_id = new_id("trg")
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 await self._check_channels(conn, spec.channels)
                 await conn.execute(triggers.insert().values(
                     id=trigger_id, name=spec.name, name_key=spec.name.lower(), filter=spec.filter,
@@ -124,7 +125,7 @@ class TriggerStore:
 
     async def update(self, trigger_id: str, spec: TriggerSpec) -> Trigger:
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 await self._check_channels(conn, spec.channels)
                 result = await conn.execute(
                     triggers.update().where(triggers.c.id == trigger_id).values(
@@ -146,7 +147,7 @@ class TriggerStore:
         return await self.get(trigger_id)
 
     async def delete(self, trigger_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(triggers.delete().where(triggers.c.id == trigger_id))
         if result.rowcount == 0:
             raise NotFound(f"no trigger with id {trigger_id!r}")

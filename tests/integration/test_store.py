@@ -208,3 +208,25 @@ async def test_tokens_are_stored_hashed(store: Store) -> None:
     assert found is not None and found.scopes == frozenset({"ingest"})
     assert await store.tokens.find("aw_other") is None
     assert "aw_plain_token_value" not in await raw_dump(store)
+
+
+async def test_concurrent_claims_and_ingests(store: Store) -> None:
+    """Many workers' claims and API ingests at once: none fails with a lock error, and no
+    delivery is leased to two claimers."""
+    from alertwire.domain.alerts import parse_alerts
+    from alertwire.domain.triggers import TriggerSpec
+
+    hook = await store.integrations.create(spec())
+    await store.integrations.set_status(hook.id, "active")
+    await store.triggers.create(TriggerSpec(name="all", filter="Action = Block",
+                                            channels=[hook.id]))
+    batch = parse_alerts(b'[' + b','.join([b'{"Action": "Block"}'] * 20) + b']')
+    await asyncio.gather(*(store.alerts.ingest(batch) for _ in range(10)))
+    results = await asyncio.gather(
+        *(store.deliveries.claim(f"w{i}", limit=10, lease_seconds=30) for i in range(25)),
+        *(store.alerts.ingest(batch) for _ in range(5)),
+    )
+    claimed = [d.id for result in results[:25] for d in result]  # type: ignore[union-attr]
+    while more := await store.deliveries.claim("last", limit=100, lease_seconds=30):
+        claimed += [d.id for d in more]
+    assert len(claimed) == len(set(claimed)) == 300
