@@ -19,11 +19,13 @@ from alertwire.api import (
     health,
     hooks,
     integrations,
+    silences,
     tokens,
     triggers,
 )
 from alertwire.api.deps import Services
 from alertwire.delivery.http import HttpClient
+from alertwire.delivery.scheduler import Scheduler
 from alertwire.delivery.worker import DeliveryWorker, WorkerConfig
 from alertwire.demo import set_up_demo
 from alertwire.domain.crypto import Cipher
@@ -53,11 +55,15 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
             WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout),
         )
         await services.worker.start()
+        services.scheduler = Scheduler(store, services.wake_workers)
+        services.scheduler.start()
     return services, admin
 
 
 async def stop_services(services: Services) -> None:
     """Drain in-flight deliveries first, then close the client and the database."""
+    if services.scheduler is not None:
+        await services.scheduler.stop()
     if services.worker is not None:
         await services.worker.stop()
     await services.http.close()
@@ -103,6 +109,7 @@ def create_app(
     app.include_router(integrations.router)
     app.include_router(alerts.router)
     app.include_router(triggers.router)
+    app.include_router(silences.router)
     app.include_router(deliveries.router)
     app.include_router(tokens.router)
     app.include_router(bins.router)

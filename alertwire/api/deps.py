@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from alertwire.delivery.http import HttpClient
+from alertwire.delivery.scheduler import Scheduler
 from alertwire.delivery.worker import DeliveryWorker
 from alertwire.domain.tokens import Scope, grants
 from alertwire.inspector.hub import BinHub
@@ -28,6 +29,7 @@ class Services:
     hub: BinHub
     own_bins: OwnBins
     worker: DeliveryWorker | None = None
+    scheduler: Scheduler | None = None
 
     def wake_workers(self) -> None:
         """Deliveries were committed: the in-process worker claims them now."""

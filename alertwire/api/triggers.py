@@ -12,7 +12,7 @@ from alertwire.api.alerts import invalid_filter
 from alertwire.api.deps import Admin, Reader, ServicesDep
 from alertwire.api.schemas import Page, iso
 from alertwire.domain.filters import FilterError
-from alertwire.domain.triggers import FilterTest, Matcher, TriggerPatch, TriggerSpec
+from alertwire.domain.triggers import FilterTest, Matcher, Throttle, TriggerPatch, TriggerSpec
 from alertwire.errors import Invalid
 from alertwire.store import Trigger
 
@@ -26,17 +26,21 @@ class TriggerOut(BaseModel):
     channels: list[str]
     frequency: str
     threat_level: str | None
+    throttle: Throttle | None
+    timezone: str
     enabled: bool
     created_at: str | None
     updated_at: str | None
+    digest_sent_until: str | None
 
     @classmethod
     def build(cls, trigger: Trigger) -> TriggerOut:
         return cls(
             id=trigger.id, name=trigger.name, filter=trigger.filter, channels=trigger.channels,
             frequency=trigger.frequency, threat_level=trigger.threat_level,
+            throttle=trigger.throttle, timezone=trigger.timezone,
             enabled=trigger.enabled, created_at=iso(trigger.created_at),
-            updated_at=iso(trigger.updated_at),
+            updated_at=iso(trigger.updated_at), digest_sent_until=iso(trigger.digest_sent_until),
         )
 
 
@@ -99,7 +103,8 @@ async def update_trigger(
     merged: dict[str, Any] = {
         "name": current.name, "filter": current.filter, "channels": current.channels,
         "frequency": current.frequency, "threat_level": current.threat_level,
-        "enabled": current.enabled,
+        "throttle": None if current.throttle is None else current.throttle.model_dump(),
+        "timezone": current.timezone, "enabled": current.enabled,
     } | patch.model_dump(exclude_unset=True)
     spec = validate_spec(merged)
     return TriggerOut.build(await services.store.triggers.update(trigger_id, spec))

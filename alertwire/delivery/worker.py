@@ -155,6 +155,10 @@ class DeliveryWorker:
             integration.config(), item.body.encode(), message_id=item.id,
             timestamp=int(now), secrets=integration.signing_secrets(now),
         )
+        if item.kind != "alert":
+            # A throttled alert or a digest stands for several alerts: say how many.
+            request.headers["alertwire-kind"] = item.kind
+            request.headers["alertwire-alert-count"] = str(item.alert_count)
         response: Response | None = None
         error_kind: str | None = None
         error: str | None = None

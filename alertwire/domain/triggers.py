@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from alertwire.domain.filters import Filter, FilterError, parse
+from alertwire.domain.durations import parse_duration
+from alertwire.domain.filters import Filter, FilterError, lookup, parse
 from alertwire.domain.severity import ThreatLevel, threat_level_of
 
 Frequency = Literal["realtime", "daily", "weekly", "monthly"]
-SUPPORTED_FREQUENCIES = ("realtime",)
+DIGEST_FREQUENCIES = ("daily", "weekly", "monthly")
 
 
 def _strip(value: object) -> object:
@@ -27,6 +37,33 @@ def check_filter(text: str) -> str:
     return text
 
 
+class Throttle(BaseModel):
+    """At most one delivery per group per period; the rest are counted (SPEC §4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_by: Annotated[list[str], Field(min_length=1, max_length=10)]
+    period: str
+
+    @field_validator("group_by")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or len(name) > 200:
+                raise ValueError(f"{name!r} is not a field name")
+        return value
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def seconds(self) -> float:
+        return parse_duration(self.period)
+
+
 class TriggerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +72,25 @@ class TriggerSpec(BaseModel):
     channels: Annotated[list[str], Field(min_length=1, max_length=50)]
     frequency: Frequency = "realtime"
     threat_level: ThreatLevel | None = None
+    throttle: Throttle | None = None
+    timezone: str = "UTC"
     enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _throttle_is_realtime(self) -> TriggerSpec:
+        if self.throttle is not None and self.frequency != "realtime":
+            raise ValueError("throttle applies to realtime triggers; digests are already "
+                             "one delivery per period")
+        return self
 
     @field_validator("filter")
     @classmethod
@@ -47,13 +102,6 @@ class TriggerSpec(BaseModel):
     def _channels(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
 
-    @field_validator("frequency")
-    @classmethod
-    def _frequency(cls, value: str) -> str:
-        if value not in SUPPORTED_FREQUENCIES:
-            raise ValueError(f"{value!r} digests are not available yet; use 'realtime'")
-        return value
-
 
 class TriggerPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +111,8 @@ class TriggerPatch(BaseModel):
     channels: list[str] | None = None
     frequency: str | None = None
     threat_level: str | None = None
+    throttle: dict[str, Any] | None = None
+    timezone: str | None = None
     enabled: bool | None = None
 
 
@@ -93,3 +143,12 @@ class Matcher:
         if self.threat_level is not None and threat_level_of(alert) != self.threat_level:
             return False
         return self.filter.matches(alert)
+
+
+def group_key(alert: Mapping[str, Any], group_by: list[str]) -> str:
+    """The throttle group an alert belongs to: its values of the `group_by` fields."""
+    values = []
+    for name in group_by:
+        found, value = lookup(alert, name.split("."))
+        values.append(value if found else None)
+    return json.dumps(values, separators=(",", ":"), sort_keys=True, default=str)[:512]

@@ -6,17 +6,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertwire.domain.crypto import Cipher
+from alertwire.store import digests, throttles
 from alertwire.store.alerts import AlertStore, StoredAlert
 from alertwire.store.bins import Bin, BinStore, CapturedRequest
 from alertwire.store.db import create_engine, migrate
 from alertwire.store.deliveries import Delivery, DeliveryStore
 from alertwire.store.integrations import Integration, IntegrationStore, TestRecord
+from alertwire.store.silences import Silence, SilenceStore
 from alertwire.store.tokens import ApiToken, TokenStore
 from alertwire.store.triggers import Trigger, TriggerStore
 
 __all__ = [
-    "ApiToken", "Bin", "CapturedRequest", "Delivery", "Integration", "Store", "StoredAlert",
-    "TestRecord", "Trigger",
+    "ApiToken", "Bin", "CapturedRequest", "Delivery", "Integration", "Silence", "Store",
+    "StoredAlert", "TestRecord", "Trigger",
 ]
 
 
@@ -31,6 +33,7 @@ class Store:
         self.alerts = AlertStore(engine, self.triggers)
         self.deliveries = DeliveryStore(engine, auto_disable_after)
         self.bins = BinStore(engine)
+        self.silences = SilenceStore(engine)
 
     @classmethod
     async def open(
@@ -40,6 +43,15 @@ class Store:
         engine = create_engine(url)
         await migrate(engine)
         return cls(engine, cipher, auto_disable_after=auto_disable_after)
+
+    async def flush_throttles(self, now: float | None = None) -> int:
+        """Send the held-back count of every throttle group whose period is over."""
+        async with self.engine.connect() as conn:
+            routes = await self.triggers.routes(conn, ("realtime",))
+        return len(await throttles.flush(self.engine, routes, now))
+
+    async def send_due_digests(self, now: float | None = None) -> int:
+        return await digests.send_due(self.engine, self.triggers, self.alerts, now)
 
     @property
     def dialect(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertwire.domain.alerts import IncomingAlert
+from alertwire.domain.digests import DigestAlert
 from alertwire.domain.filters import Filter
-from alertwire.domain.triggers import Matcher
+from alertwire.domain.triggers import Matcher, group_key
 from alertwire.errors import NotFound
+from alertwire.store import throttles
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
 from alertwire.store.schema import alerts, deliveries
+from alertwire.store.silences import SilenceStore
+from alertwire.store.throttles import GroupHits
 from alertwire.store.triggers import TriggerStore
 
 SCAN_CHUNK = 1000
@@ -60,32 +65,59 @@ class AlertStore:
 
     async def ingest(self, incoming: list[IncomingAlert]) -> IngestResult:
         """Store the alerts and every realtime delivery they cause in one transaction:
-        when this returns, both are durable (SPEC §3)."""
+        when this returns, both are durable (SPEC §3). Silenced alerts are stored and
+        counted but cause nothing; throttled triggers send the first of a group and count
+        the rest."""
         now = time.time()
         alert_rows: list[dict[str, Any]] = []
         delivery_rows: list[dict[str, Any]] = []
+        silenced: Counter[str] = Counter()
+        held: dict[tuple[str, str], GroupHits] = {}
         async with writing(self._engine) as conn:
-            routes = await self._triggers.realtime_routes(conn)
+            routes = await self._triggers.routes(conn, ("realtime",))
             compiled = [(r, self._matcher(r.filter, r.threat_level)) for r in routes]
+            active_silences = await SilenceStore.active(conn, now)
             for item in incoming:
                 alert_id = ordered_id("alr")
                 alert_rows.append({"id": alert_id, "received_at": now, "source": item.source,
                                    "body": item.raw})
+                silence = next((s for s in active_silences if s.matches(item.alert)), None)
+                if silence is not None:
+                    silenced[silence.id] += 1
+                    continue
                 for route, matcher in compiled:
                     if not matcher.matches(item.alert):
                         continue
-                    for integration_id in route.integration_ids:
-                        delivery_rows.append({
-                            "id": ordered_id("dlv"), "alert_id": alert_id,
-                            "integration_id": integration_id, "trigger_id": route.trigger_id,
-                            "status": "pending", "attempt_count": 0, "next_attempt_at": now,
-                            "is_fallback": False, "created_at": now,
-                        })
+                    if route.throttle is not None:
+                        key = group_key(item.alert, route.throttle.group_by)
+                        hits = held.setdefault((route.trigger_id, key), GroupHits(route, key, []))
+                        hits.alert_ids.append(alert_id)
+                    else:
+                        delivery_rows += throttles.delivery_rows(route, alert_id, 1, now)
             if alert_rows:
                 await conn.execute(alerts.insert(), alert_rows)
+            if held:
+                delivery_rows += await throttles.admit(conn, list(held.values()), now)
             if delivery_rows:
                 await conn.execute(deliveries.insert(), delivery_rows)
+            await SilenceStore.count(conn, silenced)
         return IngestResult([r["id"] for r in alert_rows], len(delivery_rows))
+
+    async def received_between(
+        self, start: float, end: float, keep: Callable[[dict[str, Any]], bool]
+    ) -> list[DigestAlert]:
+        """Alerts received in [start, end) that `keep` accepts, for a digest."""
+        found: list[DigestAlert] = []
+        async with self._engine.connect() as conn:
+            result = await conn.stream(
+                alerts.select().where(alerts.c.received_at >= start, alerts.c.received_at < end)
+                .order_by(alerts.c.received_at)
+            )
+            async for row in result:
+                parsed = json.loads(row.body)
+                if keep(parsed):
+                    found.append(DigestAlert(row.id, row.received_at, row.source, parsed))
+        return found
 
     async def get(self, alert_id: str) -> StoredAlert:
         async with self._engine.connect() as conn:

@@ -31,7 +31,9 @@ class Claimed:
     trigger_id: str | None
     attempt_count: int
     is_fallback: bool
-    body: str | None  # the alert as received
+    body: str | None  # what is sent: the alert as received, or a digest
+    kind: str = "alert"
+    alert_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Delivery:
     is_fallback: bool
     created_at: float
     delivered_at: float | None
+    kind: str = "alert"
+    alert_count: int = 1
     attempts: list[dict[str, Any]] | None = field(default=None)
 
 
@@ -81,7 +85,8 @@ def _delivery(m: Any) -> Delivery:
         trigger_id=m["trigger_id"], status=m["status"], attempt_count=m["attempt_count"],
         next_attempt_at=m["next_attempt_at"], last_status_code=m["last_status_code"],
         last_error=m["last_error"], is_fallback=bool(m["is_fallback"]),
-        created_at=m["created_at"], delivered_at=m["delivered_at"],
+        created_at=m["created_at"], delivered_at=m["delivered_at"], kind=m["kind"],
+        alert_count=m["alert_count"],
     )
 
 
@@ -136,14 +141,16 @@ class DeliveryStore:
             rows = await conn.execute(
                 sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.integration_id,
                           deliveries.c.trigger_id, deliveries.c.attempt_count,
-                          deliveries.c.is_fallback, alerts.c.body)
+                          deliveries.c.is_fallback, deliveries.c.kind,
+                          deliveries.c.alert_count, deliveries.c.payload, alerts.c.body)
                 .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
                 .where(deliveries.c.id.in_(picked))
                 .order_by(deliveries.c.next_attempt_at)
             )
             return [
                 Claimed(r.id, r.alert_id, r.integration_id, r.trigger_id, r.attempt_count,
-                        bool(r.is_fallback), r.body)
+                        bool(r.is_fallback), r.payload if r.payload is not None else r.body,
+                        r.kind, r.alert_count)
                 for r in rows
             ]
 
@@ -235,7 +242,8 @@ class DeliveryStore:
             return
         originals = {
             row.id: row for row in await conn.execute(
-                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.trigger_id)
+                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.trigger_id,
+                          deliveries.c.kind, deliveries.c.alert_count, deliveries.c.payload)
                 .where(deliveries.c.id.in_([r.delivery_id for r in wanted]))
             )
         }
@@ -246,6 +254,9 @@ class DeliveryStore:
                 "trigger_id": originals[r.delivery_id].trigger_id,
                 "integration_id": r.fallback_to, "status": "pending", "attempt_count": 0,
                 "next_attempt_at": now, "is_fallback": True, "created_at": now,
+                "kind": originals[r.delivery_id].kind,
+                "alert_count": originals[r.delivery_id].alert_count,
+                "payload": originals[r.delivery_id].payload,
             } for r in wanted
         ])
 

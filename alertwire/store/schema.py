@@ -75,6 +75,8 @@ triggers = sa.Table(
     sa.Column("threat_level", sa.String(16)),
     sa.Column("throttle", sa.JSON),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    # Digests: the end of the last period already sent (exactly-once across restarts).
+    sa.Column("digest_sent_until", sa.Float),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
@@ -107,6 +109,7 @@ alerts = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     # The object's text exactly as received: same bytes, key order and spacing.
     sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_alerts_received_at", "received_at"),
 )
 
 deliveries = sa.Table(
@@ -131,6 +134,10 @@ deliveries = sa.Table(
     sa.Column("is_fallback", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("delivered_at", sa.Float),
+    # "alert" (one alert), "throttled" (an alert standing for others), "digest" (a period).
+    sa.Column("kind", sa.String(16), nullable=False, server_default="alert"),
+    sa.Column("alert_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("payload", sa.Text),  # the body when it is not an alert as received (digests)
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_deliveries_alert", "alert_id"),
     sa.Index("ix_deliveries_integration", "integration_id", "created_at"),
@@ -188,4 +195,27 @@ bin_requests = sa.Table(
     sa.Column("ip", sa.String(64)),
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Index("ix_bin_requests_bin", "bin_id", "id"),
+)
+
+throttle_groups = sa.Table(
+    "throttle_groups",
+    metadata,
+    sa.Column("trigger_id", sa.String(40), sa.ForeignKey("triggers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("group_key", sa.String(512), primary_key=True),
+    sa.Column("last_sent_at", sa.Float, nullable=False),
+    sa.Column("suppressed", sa.Integer, nullable=False),
+    sa.Column("last_alert_id", sa.String(40)),
+)
+
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("filter", sa.Text),
+    sa.Column("starts_at", sa.Float, nullable=False),
+    sa.Column("ends_at", sa.Float, nullable=False),
+    sa.Column("matched_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
 )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alertwire.domain.crypto import new_id
-from alertwire.domain.triggers import TriggerSpec
+from alertwire.domain.triggers import DIGEST_FREQUENCIES, Throttle, TriggerSpec
 from alertwire.errors import Invalid, NotFound
 from alertwire.store.db import writing
 from alertwire.store.paging import decode_cursor, encode_cursor
@@ -26,18 +26,26 @@ class Trigger:
     channels: list[str]
     frequency: str
     threat_level: str | None
+    throttle: Throttle | None
+    timezone: str
     enabled: bool
     created_at: float
     updated_at: float
+    digest_sent_until: float | None = None
 
 
 @dataclass(frozen=True)
 class Route:
-    """An enabled realtime trigger and the active integrations it delivers to."""
+    """An enabled trigger and the active integrations it delivers to."""
 
     trigger_id: str
+    name: str
     filter: str
     threat_level: str | None
+    throttle: Throttle | None
+    frequency: str
+    timezone: str
+    digest_sent_until: float | None
     integration_ids: tuple[str, ...]
 
 
@@ -71,9 +79,20 @@ class TriggerStore:
     def _from_row(m: Any, channels: list[str]) -> Trigger:
         return Trigger(
             id=m["id"], name=m["name"], filter=m["filter"], channels=channels,
-            frequency=m["frequency"], threat_level=m["threat_level"], enabled=bool(m["enabled"]),
-            created_at=m["created_at"], updated_at=m["updated_at"],
+            frequency=m["frequency"], threat_level=m["threat_level"],
+            throttle=None if m["throttle"] is None else Throttle.model_validate(m["throttle"]),
+            timezone=m["timezone"], enabled=bool(m["enabled"]), created_at=m["created_at"],
+            updated_at=m["updated_at"], digest_sent_until=m["digest_sent_until"],
         )
+
+    @staticmethod
+    def _values(spec: TriggerSpec, now: float) -> dict[str, Any]:
+        return {
+            "name": spec.name, "name_key": spec.name.lower(), "filter": spec.filter,
+            "frequency": spec.frequency, "threat_level": spec.threat_level,
+            "throttle": None if spec.throttle is None else spec.throttle.model_dump(),
+            "timezone": spec.timezone, "enabled": spec.enabled, "updated_at": now,
+        }
 
     async def create(self, spec: TriggerSpec) -> Trigger:
         now = time.time()
@@ -82,9 +101,8 @@ class TriggerStore:
             async with writing(self._engine) as conn:
                 await self._check_channels(conn, spec.channels)
                 await conn.execute(triggers.insert().values(
-                    id=trigger_id, name=spec.name, name_key=spec.name.lower(), filter=spec.filter,
-                    frequency=spec.frequency, threat_level=spec.threat_level,
-                    enabled=spec.enabled, created_at=now, updated_at=now,
+                    id=trigger_id, created_at=now, digest_sent_until=_digest_start(spec, now),
+                    **self._values(spec, now),
                 ))
                 await conn.execute(trigger_channels.insert(), [
                     {"trigger_id": trigger_id, "integration_id": c} for c in spec.channels
@@ -124,15 +142,16 @@ class TriggerStore:
         return items, next_cursor
 
     async def update(self, trigger_id: str, spec: TriggerSpec) -> Trigger:
+        now = time.time()
+        current = await self.get(trigger_id)
+        values = self._values(spec, now)
+        if spec.frequency != current.frequency or spec.timezone != current.timezone:
+            values["digest_sent_until"] = _digest_start(spec, now)
         try:
             async with writing(self._engine) as conn:
                 await self._check_channels(conn, spec.channels)
                 result = await conn.execute(
-                    triggers.update().where(triggers.c.id == trigger_id).values(
-                        name=spec.name, name_key=spec.name.lower(), filter=spec.filter,
-                        frequency=spec.frequency, threat_level=spec.threat_level,
-                        enabled=spec.enabled, updated_at=time.time(),
-                    )
+                    triggers.update().where(triggers.c.id == trigger_id).values(**values)
                 )
                 if result.rowcount == 0:
                     raise NotFound(f"no trigger with id {trigger_id!r}")
@@ -152,23 +171,35 @@ class TriggerStore:
         if result.rowcount == 0:
             raise NotFound(f"no trigger with id {trigger_id!r}")
 
-    async def realtime_routes(self, conn: AsyncConnection) -> list[Route]:
-        """Enabled realtime triggers with their active integrations (others receive nothing)."""
+    async def routes(self, conn: AsyncConnection, frequencies: tuple[str, ...]) -> list[Route]:
+        """Enabled triggers of these frequencies with their active integrations (others
+        receive nothing)."""
         rows = await conn.execute(
-            sa.select(triggers.c.id, triggers.c.filter, triggers.c.threat_level,
-                      integrations.c.id.label("integration_id"))
+            sa.select(triggers, integrations.c.id.label("integration_id"))
             .join(trigger_channels, trigger_channels.c.trigger_id == triggers.c.id)
             .join(integrations, integrations.c.id == trigger_channels.c.integration_id)
-            .where(triggers.c.enabled.is_(True), triggers.c.frequency == "realtime",
+            .where(triggers.c.enabled.is_(True), triggers.c.frequency.in_(frequencies),
                    integrations.c.status == "active")
             .order_by(triggers.c.id, integrations.c.id)
         )
         routes: dict[str, Route] = {}
-        for trigger_id, text, level, integration_id in rows:
-            route = routes.get(trigger_id)
-            ids = (route.integration_ids if route else ()) + (integration_id,)
-            routes[trigger_id] = Route(trigger_id, text, level, ids)
+        for row in rows:
+            m = row._mapping
+            route = routes.get(m["id"])
+            ids = (route.integration_ids if route else ()) + (m["integration_id"],)
+            routes[m["id"]] = Route(
+                trigger_id=m["id"], name=m["name"], filter=m["filter"],
+                threat_level=m["threat_level"],
+                throttle=None if m["throttle"] is None else Throttle.model_validate(m["throttle"]),
+                frequency=m["frequency"], timezone=m["timezone"],
+                digest_sent_until=m["digest_sent_until"], integration_ids=ids,
+            )
         return list(routes.values())
+
+
+def _digest_start(spec: TriggerSpec, now: float) -> float | None:
+    """A new digest trigger's first period is the current one, from now on."""
+    return now if spec.frequency in DIGEST_FREQUENCIES else None
 
 
 def _duplicate(name: str) -> Invalid:

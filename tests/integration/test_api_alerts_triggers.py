@@ -214,3 +214,42 @@ async def test_metrics_count_alerts_and_queue(api_no_workers: AppHarness) -> Non
     assert 'alertwire_alerts_received_total{source="generic"}' in text
     assert 'alertwire_alerts_received_total{source="falco"}' in text
     assert "alertwire_queue_depth 1.0" in text
+
+
+async def test_silences_api(api: AppHarness) -> None:
+    """Silences are created with a duration or an end, listed with their counts, expired
+    and deleted; bad input is 422 naming the field."""
+    made = await api.client.post("/api/v1/silences", json={
+        "comment": "maintenance", "filter": "NamespaceName = staging", "duration": "2h"})
+    assert made.status_code == 201, made.text
+    silence = made.json()
+    await ingest(api, json.dumps([{"NamespaceName": "staging"}, {"NamespaceName": "x"}])
+                 .encode())
+    listed = (await api.client.get("/api/v1/silences")).json()
+    assert [(s["id"], s["matched_count"]) for s in listed] == [(silence["id"], 1)]
+    expired = (await api.client.post(f"/api/v1/silences/{silence['id']}/expire")).json()
+    assert expired["ends_at"] < silence["ends_at"]
+    bad = await api.client.post("/api/v1/silences", json={"filter": "Action =",
+                                                           "duration": "1h"})
+    assert bad.status_code == 422 and bad.json()["field"] == "filter"
+    neither = await api.client.post("/api/v1/silences", json={"comment": "x"})
+    assert neither.status_code == 422
+    assert (await api.client.delete(f"/api/v1/silences/{silence['id']}")).status_code == 204
+
+
+async def test_trigger_frequency_throttle_timezone(api: AppHarness, receiver: Any) -> None:
+    """Digest frequencies, a time zone and a throttle round-trip through the API."""
+    hook = (await api.client.post(
+        "/api/v1/integrations", json={"name": "r", "url": receiver.url})).json()
+    weekly = (await api.client.post("/api/v1/triggers", json={
+        "name": "weekly", "filter": "Action = Block", "channels": [hook["id"]],
+        "frequency": "weekly", "timezone": "America/New_York"})).json()
+    assert weekly["frequency"] == "weekly" and weekly["timezone"] == "America/New_York"
+    assert weekly["digest_sent_until"]
+    throttled = (await api.client.post("/api/v1/triggers", json={
+        "name": "throttled", "filter": "Action = Block", "channels": [hook["id"]],
+        "throttle": {"group_by": ["PolicyName"], "period": "10m"}})).json()
+    assert throttled["throttle"] == {"group_by": ["PolicyName"], "period": "10m"}
+    bad = await api.client.patch(f"/api/v1/triggers/{throttled['id']}",
+                                 json={"throttle": {"group_by": [], "period": "10m"}})
+    assert bad.status_code == 422 and bad.json()["field"].startswith("throttle")

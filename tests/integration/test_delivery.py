@@ -331,3 +331,28 @@ async def test_commit_wakes_the_worker(api: AppHarness, receiver: Receiver) -> N
         latencies.append(time.monotonic() - started)
         await asyncio.sleep(0.13)
     assert max(latencies) < 0.5, latencies
+
+
+async def test_storm_reaches_a_throttled_trigger_as_a_handful(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """50,000 alerts of one policy arrive within a minute; a trigger throttled per policy and
+    host sends a handful of deliveries whose counts add up to exactly 50,000."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]], throttle={"group_by": ["PolicyName", "HostName"],
+                                               "period": "2s"})
+    receiver.requests.clear()
+    started = time.monotonic()
+    alert = {"Action": "Block", "PolicyName": "crashloop-policy", "HostName": "node-7"}
+    for _ in range(50):
+        await post_alerts(api, json.dumps([alert] * 1000).encode())
+    assert time.monotonic() - started < 60
+
+    def counted() -> int:
+        return sum(int(dict(r.headers).get("alertwire-alert-count", "1"))
+                   for r in receiver.requests)
+
+    await eventually(lambda: counted() == 50_000, timeout=30)
+    assert len(receiver.requests) <= 2 + (time.monotonic() - started) / 2 + 2
+    kinds = [dict(r.headers).get("alertwire-kind", "alert") for r in receiver.requests]
+    assert kinds[0] == "alert" and set(kinds[1:]) == {"throttled"}
