@@ -94,7 +94,8 @@ async def update_integration(
         "success_codes": current.success_codes, "test_payload": current.test_payload,
         "description": current.description, "headers": current.headers,
         "template": current.template, "template_options": current.template_options,
-        "fallback": current.fallback_id,
+        "fallback": current.fallback_id, "max_concurrency": current.max_concurrency,
+        "rate_limit": current.rate_limit,
     }
     changes = patch.model_dump(exclude_unset=True)
     if "headers" in changes and changes["headers"] is not None:

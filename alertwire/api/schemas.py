@@ -61,6 +61,9 @@ class IntegrationOut(BaseModel):
     fallback: str | None
     status: str
     disabled_reason: str | None
+    max_concurrency: int
+    rate_limit: float | None
+    circuit_open_until: str | None  # set while the circuit breaker pauses deliveries
     created_at: str | None
     updated_at: str | None
     last_test: LastTest | None
@@ -76,6 +79,8 @@ class IntegrationOut(BaseModel):
             headers=mask_headers(integration.headers), template=integration.template,
             template_options=integration.template_options, fallback=integration.fallback_id,
             status=integration.status, disabled_reason=integration.disabled_reason,
+            max_concurrency=integration.max_concurrency, rate_limit=integration.rate_limit,
+            circuit_open_until=iso(integration.circuit_open_until),
             created_at=iso(integration.created_at), updated_at=iso(integration.updated_at),
             last_test=None if last is None else LastTest(
                 ok=last.ok, status_code=last.result.get("status_code"),

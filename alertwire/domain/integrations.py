@@ -124,6 +124,9 @@ class IntegrationCreate(IntegrationConfig):
     name: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=100)]
     description: Annotated[str | None, Field(max_length=1000)] = None
     fallback: str | None = None
+    # Shared by every worker: requests in flight at once, and requests per second.
+    max_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    rate_limit: Annotated[float | None, Field(gt=0, le=10_000)] = None
 
 
 class UnsavedTest(IntegrationConfig):
@@ -147,6 +150,8 @@ class IntegrationPatch(BaseModel):
     template: str | None = None
     template_options: dict[str, Any] | None = None
     fallback: str | None = None
+    max_concurrency: int | None = None
+    rate_limit: float | None = None
 
 
 def url_refusal(url: str, allowed: tuple[Network, ...]) -> str | None:

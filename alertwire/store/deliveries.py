@@ -11,6 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from alertwire.domain.limits import (
+    CIRCUIT_THRESHOLD,
+    IntegrationLimits,
+    circuit_cooldown,
+    free_capacity,
+    refill,
+)
 from alertwire.errors import Conflict, NotFound
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
@@ -18,6 +25,7 @@ from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import alerts, attempts, deliveries, integrations
 
 DUE_STATES = ("pending", "failed")
+CLAIM_LOCK_KEY = 0x616C6572 + 1  # any constant shared by every alertwire process
 STATES = ("pending", "delivered", "failed", "dead", "cancelled")
 
 
@@ -100,33 +108,42 @@ class DeliveryStore:
         capacity: dict[str, int] | None = None, default_capacity: int = 1_000_000,
         now: float | None = None,
     ) -> list[Claimed]:
-        """Lease up to `limit` due deliveries, at most `capacity[integration]` (else
-        `default_capacity`) for any one integration, so a slow endpoint cannot fill the batch.
+        """Lease up to `limit` due deliveries. Per integration, no more than this worker's
+        `capacity` (else `default_capacity`) and no more than the integration's own limits
+        allow across all workers: its concurrency cap (deliveries leased anywhere), its rate
+        limit and its circuit breaker (SPEC §5).
 
-        Candidates are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent workers
-        never pick the same row); SQLite has a single writer, which serialises claims anyway.
-        """
+        Claims are serialised by a transaction-scoped advisory lock on PostgreSQL (so the
+        shared limits are exact) and candidates are read with FOR UPDATE SKIP LOCKED; on
+        SQLite the IMMEDIATE write lock does the same."""
         now = time.time() if now is None else now
-        capacity = capacity or {}
-        full = [i for i, free in capacity.items() if free <= 0]
-        due = (
-            sa.select(deliveries.c.id, deliveries.c.integration_id)
-            .where(
-                deliveries.c.status.in_(DUE_STATES),
-                deliveries.c.next_attempt_at <= now,
-                sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-            )
-            .order_by(deliveries.c.next_attempt_at)
-            .limit(limit * 4)
-            .with_for_update(skip_locked=True)
-        )
-        if full:
-            due = due.where(deliveries.c.integration_id.not_in(full))
+        local = capacity or {}
         async with writing(self._engine) as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": CLAIM_LOCK_KEY})
+            allowed, limits = await self._shared_capacity(conn, now)
+            full = [i for i, free in allowed.items() if free <= 0]
+            full += [i for i, free in local.items() if free <= 0 and i not in allowed]
+            due = (
+                sa.select(deliveries.c.id, deliveries.c.integration_id)
+                .where(
+                    deliveries.c.status.in_(DUE_STATES),
+                    deliveries.c.next_attempt_at <= now,
+                    sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+                )
+                .order_by(deliveries.c.next_attempt_at)
+                .limit(limit * 4)
+                .with_for_update(skip_locked=True)
+            )
+            if full:
+                due = due.where(deliveries.c.integration_id.not_in(full))
             picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
             for delivery_id, integration_id in await conn.execute(due):
-                if taken[integration_id] >= capacity.get(integration_id, default_capacity):
+                cap = min(local.get(integration_id, default_capacity),
+                          allowed.get(integration_id, default_capacity))
+                if taken[integration_id] >= cap:
                     continue
                 taken[integration_id] += 1
                 picked.append(delivery_id)
@@ -138,6 +155,13 @@ class DeliveryStore:
                 deliveries.update().where(deliveries.c.id.in_(picked))
                 .values(lease_until=now + lease_seconds, leased_by=worker_id)
             )
+            for integration_id, n in taken.items():
+                found = limits.get(integration_id)
+                if found is not None and found.rate_limit is not None:
+                    await conn.execute(
+                        integrations.update().where(integrations.c.id == integration_id)
+                        .values(rate_tokens=refill(found, now) - n, rate_checked_at=now)
+                    )
             rows = await conn.execute(
                 sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.integration_id,
                           deliveries.c.trigger_id, deliveries.c.attempt_count,
@@ -153,6 +177,29 @@ class DeliveryStore:
                         r.kind, r.alert_count)
                 for r in rows
             ]
+
+    async def _shared_capacity(
+        self, conn: AsyncConnection, now: float
+    ) -> tuple[dict[str, int], dict[str, IntegrationLimits]]:
+        """Each active integration's remaining capacity across all workers."""
+        in_flight: dict[str, int] = {row[0]: int(row[1]) for row in await conn.execute(
+            sa.select(deliveries.c.integration_id, sa.func.count())
+            .where(deliveries.c.lease_until > now, deliveries.c.status.in_(DUE_STATES))
+            .group_by(deliveries.c.integration_id)
+        )}
+        limits: dict[str, IntegrationLimits] = {}
+        for row in await conn.execute(
+            sa.select(integrations.c.id, integrations.c.max_concurrency,
+                      integrations.c.rate_limit, integrations.c.rate_tokens,
+                      integrations.c.rate_checked_at, integrations.c.circuit_open_until)
+            .where(integrations.c.status == "active")
+        ):
+            limits[row.id] = IntegrationLimits(row.max_concurrency, row.rate_limit,
+                                               row.rate_tokens, row.rate_checked_at,
+                                               row.circuit_open_until)
+        allowed = {i: free_capacity(found, in_flight.get(i, 0), now)
+                   for i, found in limits.items()}
+        return allowed, limits
 
     async def next_due_at(self) -> float | None:
         """When the earliest waiting delivery becomes claimable (its retry time or lease end)."""
@@ -210,8 +257,9 @@ class DeliveryStore:
         if healthy:
             await conn.execute(
                 integrations.update().where(integrations.c.id.in_(healthy))
-                .values(failing_since=None)
+                .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
             )
+        await self._circuit_breaker(conn, records, healthy, now)
         if failing:
             await conn.execute(
                 integrations.update()
@@ -234,6 +282,29 @@ class DeliveryStore:
                 await conn.execute(
                     integrations.update().where(integrations.c.id == r.integration_id)
                     .values(status="disabled", disabled_reason=r.disable_reason, updated_at=now)
+                )
+
+    @staticmethod
+    async def _circuit_breaker(
+        conn: AsyncConnection, records: Sequence[AttemptRecord], healthy: set[str], now: float
+    ) -> None:
+        """Count consecutive 5xx/network failures; past the threshold, open the circuit for
+        a cool-down that doubles with each failed probe."""
+        failures: dict[str, int] = defaultdict(int)
+        for r in records:
+            if r.integration_id not in healthy and (r.status_code is None
+                                                     or r.status_code >= 500):
+                failures[r.integration_id] += 1
+        for integration_id, n in failures.items():
+            count = await conn.scalar(
+                integrations.update().where(integrations.c.id == integration_id)
+                .values(consecutive_failures=integrations.c.consecutive_failures + n)
+                .returning(integrations.c.consecutive_failures)
+            )
+            if count is not None and count >= CIRCUIT_THRESHOLD:
+                await conn.execute(
+                    integrations.update().where(integrations.c.id == integration_id)
+                    .values(circuit_open_until=now + circuit_cooldown(count))
                 )
 
     async def _fallbacks(self, conn: AsyncConnection, records: Sequence[AttemptRecord]) -> None:

@@ -44,6 +44,9 @@ class Integration:
     failing_since: float | None
     created_at: float
     updated_at: float
+    max_concurrency: int = 10
+    rate_limit: float | None = None
+    circuit_open_until: float | None = None
 
     def config(self) -> IntegrationConfig:
         return IntegrationConfig(
@@ -94,7 +97,8 @@ class IntegrationStore:
             previous_secret_until=m["previous_secret_until"], status=m["status"],
             disabled_reason=m["disabled_reason"], fallback_id=m["fallback_id"],
             failing_since=m["failing_since"], created_at=m["created_at"],
-            updated_at=m["updated_at"],
+            updated_at=m["updated_at"], max_concurrency=m["max_concurrency"],
+            rate_limit=m["rate_limit"], circuit_open_until=m["circuit_open_until"],
         )
 
     def _values(self, spec: IntegrationCreate) -> dict[str, Any]:
@@ -105,7 +109,8 @@ class IntegrationStore:
             "description": spec.description,
             "headers_enc": self._cipher.encrypt(json.dumps(spec.headers)),
             "template": spec.template, "template_options": spec.template_options,
-            "fallback_id": spec.fallback,
+            "fallback_id": spec.fallback, "max_concurrency": spec.max_concurrency,
+            "rate_limit": spec.rate_limit,
         }
 
     async def _check_fallback(self, conn: AsyncConnection, spec: IntegrationCreate,

@@ -45,6 +45,13 @@ integrations = sa.Table(
     sa.Column("failing_since", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Limits shared by all workers: concurrency cap, token bucket, circuit breaker.
+    sa.Column("max_concurrency", sa.Integer, nullable=False, server_default="10"),
+    sa.Column("rate_limit", sa.Float),
+    sa.Column("rate_tokens", sa.Float),
+    sa.Column("rate_checked_at", sa.Float),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("circuit_open_until", sa.Float),
 )
 
 integration_tests = sa.Table(
@@ -139,6 +146,7 @@ deliveries = sa.Table(
     sa.Column("alert_count", sa.Integer, nullable=False, server_default="1"),
     sa.Column("payload", sa.Text),  # the body when it is not an alert as received (digests)
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_lease", "lease_until"),
     sa.Index("ix_deliveries_alert", "alert_id"),
     sa.Index("ix_deliveries_integration", "integration_id", "created_at"),
     sa.Index("ix_deliveries_trigger", "trigger_id", "created_at"),

@@ -216,7 +216,7 @@ async def test_concurrent_claims_and_ingests(store: Store) -> None:
     from alertwire.domain.alerts import parse_alerts
     from alertwire.domain.triggers import TriggerSpec
 
-    hook = await store.integrations.create(spec())
+    hook = await store.integrations.create(spec(max_concurrency=1000))
     await store.integrations.set_status(hook.id, "active")
     await store.triggers.create(TriggerSpec(name="all", filter="Action = Block",
                                             channels=[hook.id]))
