@@ -31,6 +31,7 @@ class Settings:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     lease_seconds: float = 30.0
     auto_disable_after: float = 5 * 86400.0
+    circuit_cooldown: float = 30.0
     workers: bool = True
     demo: bool = False
 
@@ -46,6 +47,11 @@ class Settings:
         if url.startswith("sqlite://"):
             return "sqlite+aiosqlite://" + url[len("sqlite://") :]
         return url
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The PostgreSQL URL as asyncpg takes it (for the LISTEN connection)."""
+        return self.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
     @property
     def base_url(self) -> str:
@@ -118,4 +124,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retry_schedule=_retry_schedule(env.get("ALERTWIRE_RETRY_SCHEDULE")),
         lease_seconds=_float(env, "ALERTWIRE_LEASE_SECONDS", 30.0),
         auto_disable_after=_duration(env, "ALERTWIRE_AUTO_DISABLE_AFTER", 5 * 86400.0),
+        circuit_cooldown=_float(env, "ALERTWIRE_CIRCUIT_COOLDOWN", 30.0),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,10 @@ class Received:
     query: dict[str, str]
     headers: list[tuple[str, str]]
     body: bytes
+    at: float = 0.0  # time.time() when it arrived
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
 @dataclass
@@ -28,13 +33,24 @@ class Receiver:
     redirect_to: str = "http://10.0.0.1/"
     slow_seconds: float = 5.0
     url: str = ""
+    port: int = 0  # 0: any free port; set to restart on the same port
+    in_flight: int = 0
+    max_in_flight: int = 0
     _runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Received(
             method=request.method, path=request.path, query=dict(request.query),
-            headers=list(request.headers.items()), body=await request.read(),
+            headers=list(request.headers.items()), body=await request.read(), at=time.time(),
         ))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         parts = request.path.strip("/").split("/")
         if parts[0] == "status" and len(parts) > 1:
             code = int(parts[1])
@@ -58,10 +74,10 @@ class Receiver:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     async def stop(self) -> None:

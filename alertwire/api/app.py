@@ -34,6 +34,7 @@ from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
 from alertwire.settings import Settings
 from alertwire.store import Store
+from alertwire.store.notify import DeliveryListener
 
 
 async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminToken]:
@@ -41,6 +42,7 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
     store = await Store.open(
         settings.sqlalchemy_url, Cipher(bootstrap.secret_key(settings)),
         auto_disable_after=settings.auto_disable_after,
+        circuit_cooldown=settings.circuit_cooldown,
     )
     admin = await bootstrap.ensure_admin_token(settings, store)
     own_bins = OwnBins.from_settings(settings)
@@ -57,11 +59,17 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
         await services.worker.start()
         services.scheduler = Scheduler(store, services.wake_workers)
         services.scheduler.start()
+        if store.dialect == "postgresql" and settings.database_url:
+            # Deliveries committed by other processes (API servers) wake this worker at once.
+            services.listener = DeliveryListener(settings.asyncpg_dsn, services.wake_workers)
+            services.listener.start()
     return services, admin
 
 
 async def stop_services(services: Services) -> None:
     """Drain in-flight deliveries first, then close the client and the database."""
+    if services.listener is not None:
+        await services.listener.stop()
     if services.scheduler is not None:
         await services.scheduler.stop()
     if services.worker is not None:

@@ -17,6 +17,7 @@ from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
 from alertwire.settings import Settings
 from alertwire.store import ApiToken, Store
+from alertwire.store.notify import DeliveryListener
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Services:
     own_bins: OwnBins
     worker: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
+    listener: DeliveryListener | None = None
 
     def wake_workers(self) -> None:
         """Deliveries were committed: the in-process worker claims them now."""

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 CIRCUIT_THRESHOLD = 5  # consecutive failures that open the circuit
+DEFAULT_CIRCUIT_COOLDOWN = 30.0  # seconds the circuit stays open before a probe
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,3 @@ def free_capacity(limits: IntegrationLimits, in_flight: int, now: float) -> int:
     if limits.rate_limit is not None:
         free = min(free, math.floor(refill(limits, now)))
     return max(0, free)
-
-
-def circuit_cooldown(consecutive_failures: int, base: float = 30.0, cap: float = 600.0) -> float:
-    """Seconds the circuit stays open: doubling with each failed probe, up to `cap`."""
-    extra = max(0, consecutive_failures - CIRCUIT_THRESHOLD)
-    return float(min(cap, base * (2 ** min(extra, 10))))

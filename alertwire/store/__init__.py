@@ -24,25 +24,28 @@ __all__ = [
 
 class Store:
     def __init__(
-        self, engine: AsyncEngine, cipher: Cipher, *, auto_disable_after: float = 5 * 86400
+        self, engine: AsyncEngine, cipher: Cipher, *, auto_disable_after: float = 5 * 86400,
+        circuit_cooldown: float = 30.0,
     ) -> None:
         self.engine = engine
         self.tokens = TokenStore(engine)
         self.integrations = IntegrationStore(engine, cipher)
         self.triggers = TriggerStore(engine)
         self.alerts = AlertStore(engine, self.triggers)
-        self.deliveries = DeliveryStore(engine, auto_disable_after)
+        self.deliveries = DeliveryStore(engine, auto_disable_after, circuit_cooldown)
         self.bins = BinStore(engine)
         self.silences = SilenceStore(engine)
 
     @classmethod
     async def open(
-        cls, url: str, cipher: Cipher, *, auto_disable_after: float = 5 * 86400
+        cls, url: str, cipher: Cipher, *, auto_disable_after: float = 5 * 86400,
+        circuit_cooldown: float = 30.0,
     ) -> Store:
         """Connect and apply every pending migration."""
         engine = create_engine(url)
         await migrate(engine)
-        return cls(engine, cipher, auto_disable_after=auto_disable_after)
+        return cls(engine, cipher, auto_disable_after=auto_disable_after,
+                   circuit_cooldown=circuit_cooldown)
 
     async def flush_throttles(self, now: float | None = None) -> int:
         """Send the held-back count of every throttle group whose period is over."""

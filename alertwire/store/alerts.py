@@ -20,6 +20,7 @@ from alertwire.errors import NotFound
 from alertwire.store import throttles
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
+from alertwire.store.notify import announce
 from alertwire.store.schema import alerts, deliveries
 from alertwire.store.silences import SilenceStore
 from alertwire.store.throttles import GroupHits
@@ -100,6 +101,7 @@ class AlertStore:
                 delivery_rows += await throttles.admit(conn, list(held.values()), now)
             if delivery_rows:
                 await conn.execute(deliveries.insert(), delivery_rows)
+                await announce(conn)
             await SilenceStore.count(conn, silenced)
         return IngestResult([r["id"] for r in alert_rows], len(delivery_rows))
 

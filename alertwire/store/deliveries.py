@@ -13,14 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alertwire.domain.limits import (
     CIRCUIT_THRESHOLD,
+    DEFAULT_CIRCUIT_COOLDOWN,
     IntegrationLimits,
-    circuit_cooldown,
     free_capacity,
     refill,
 )
 from alertwire.errors import Conflict, NotFound
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
+from alertwire.store.notify import announce
 from alertwire.store.paging import decode_cursor, encode_cursor
 from alertwire.store.schema import alerts, attempts, deliveries, integrations
 
@@ -99,9 +100,13 @@ def _delivery(m: Any) -> Delivery:
 
 
 class DeliveryStore:
-    def __init__(self, engine: AsyncEngine, auto_disable_after: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, auto_disable_after: float,
+        circuit_cooldown: float = DEFAULT_CIRCUIT_COOLDOWN,
+    ) -> None:
         self._engine = engine
         self._auto_disable_after = auto_disable_after
+        self._circuit_cooldown = circuit_cooldown
 
     async def claim(
         self, worker_id: str, *, limit: int, lease_seconds: float,
@@ -284,12 +289,12 @@ class DeliveryStore:
                     .values(status="disabled", disabled_reason=r.disable_reason, updated_at=now)
                 )
 
-    @staticmethod
     async def _circuit_breaker(
-        conn: AsyncConnection, records: Sequence[AttemptRecord], healthy: set[str], now: float
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord], healthy: set[str],
+        now: float,
     ) -> None:
-        """Count consecutive 5xx/network failures; past the threshold, open the circuit for
-        a cool-down that doubles with each failed probe."""
+        """Count consecutive 5xx/network failures; past the threshold (and after each failed
+        probe) open the circuit for the cool-down."""
         failures: dict[str, int] = defaultdict(int)
         for r in records:
             if r.integration_id not in healthy and (r.status_code is None
@@ -304,7 +309,7 @@ class DeliveryStore:
             if count is not None and count >= CIRCUIT_THRESHOLD:
                 await conn.execute(
                     integrations.update().where(integrations.c.id == integration_id)
-                    .values(circuit_open_until=now + circuit_cooldown(count))
+                    .values(circuit_open_until=now + self._circuit_cooldown)
                 )
 
     async def _fallbacks(self, conn: AsyncConnection, records: Sequence[AttemptRecord]) -> None:
@@ -330,6 +335,7 @@ class DeliveryStore:
                 "payload": originals[r.delivery_id].payload,
             } for r in wanted
         ])
+        await announce(conn)
 
     async def cancel(self, delivery_ids: Sequence[str], reason: str) -> None:
         if not delivery_ids:
@@ -409,6 +415,7 @@ class DeliveryStore:
                     leased_by=None, delivered_at=None,
                 )
             )
+            await announce(conn)
         return await self.get(delivery_id)
 
     async def counts(self) -> dict[str, int]:

@@ -12,6 +12,7 @@ from alertwire.domain.triggers import DIGEST_FREQUENCIES, Matcher
 from alertwire.store.alerts import AlertStore
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
+from alertwire.store.notify import announce
 from alertwire.store.schema import deliveries, triggers
 from alertwire.store.triggers import TriggerStore
 
@@ -54,5 +55,6 @@ async def send_due(
                         "alert_count": len(items), "payload": payload,
                     } for integration_id in route.integration_ids])
                     created += len(route.integration_ids)
+                    await announce(conn)
             sent_until = end
     return created

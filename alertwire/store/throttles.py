@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alertwire.store.db import writing
 from alertwire.store.ids import ordered_id
+from alertwire.store.notify import announce
 from alertwire.store.schema import deliveries, throttle_groups
 from alertwire.store.triggers import Route
 
@@ -107,4 +108,5 @@ async def flush(engine: AsyncEngine, routes: Sequence[Route], now: float | None 
             )
         if created:
             await conn.execute(deliveries.insert(), created)
+            await announce(conn)
     return created

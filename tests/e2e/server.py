@@ -62,3 +62,28 @@ class Server:
         out, _ = self.process.communicate(timeout=30)
         self.output += out
         return self.output
+
+
+class Worker:
+    """`alertwire worker` as a separate process."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = os.environ | {"PYTHONUNBUFFERED": "1"} | env
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> Worker:
+        self.process = subprocess.Popen(
+            alertwire_cmd("worker"), cwd=REPO, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> str:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        out, _ = self.process.communicate(timeout=timeout)
+        return out

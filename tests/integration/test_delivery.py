@@ -356,3 +356,64 @@ async def test_storm_reaches_a_throttled_trigger_as_a_handful(
     assert len(receiver.requests) <= 2 + (time.monotonic() - started) / 2 + 2
     kinds = [dict(r.headers).get("alertwire-kind", "alert") for r in receiver.requests]
     assert kinds[0] == "alert" and set(kinds[1:]) == {"throttled"}
+
+
+@pytest.fixture
+async def breaker_api(tmp_path: Path) -> Any:
+    """Short retries, a 1 s circuit cool-down, and auto-disable after 3 s of failure."""
+    settings = make_settings(tmp_path, retry_schedule=(0.05,) * 40, circuit_cooldown=1.0,
+                             auto_disable_after=3.0)
+    async for harness in start_app(settings):
+        yield harness
+
+
+async def test_circuit_breaker_pauses_then_probes(
+    breaker_api: AppHarness, receiver: Receiver
+) -> None:
+    """After five 5xx in a row the endpoint rests for the cool-down (no request reaches it),
+    then a single probe goes; when the endpoint recovers, everything resumes."""
+    api = breaker_api
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/503"})
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    await post_alerts(api, json.dumps([{"Action": "Block", "n": i} for i in range(3)]).encode())
+    await eventually(lambda: len(receiver.requests) >= 5, timeout=5)
+
+    async def circuit_open() -> bool:
+        got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+        return got["circuit_open_until"] is not None
+
+    await eventually(circuit_open, timeout=5)
+    seen = len(receiver.requests)
+    await asyncio.sleep(0.6)
+    assert len(receiver.requests) - seen <= 2  # resting (allow the in-flight ones to land)
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/200"})
+    await eventually(lambda: _delivered(api, hook["id"], 3), timeout=10)
+    got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+    assert got["circuit_open_until"] is None and got["status"] == "active"
+
+
+async def test_auto_disable_after_continuous_failure(
+    breaker_api: AppHarness, receiver: Receiver
+) -> None:
+    """An integration failing without a break for longer than the setting (3 s here) is
+    disabled automatically, with the reason shown."""
+    api = breaker_api
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await api.client.patch(f"/api/v1/integrations/{hook['id']}",
+                           json={"url": receiver.url + "/status/500"})
+    await trigger(api, [hook["id"]])
+    for i in range(8):
+        await post_alerts(api, json.dumps({"Action": "Block", "n": i}).encode())
+        await asyncio.sleep(0.6)
+
+    async def disabled() -> bool:
+        got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+        return bool(got["status"] == "disabled")
+
+    await eventually(disabled, timeout=10)
+    got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
+    assert "disabled automatically" in got["disabled_reason"]
