@@ -8,6 +8,7 @@ import itertools
 import json
 import signal
 import statistics
+import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -221,5 +222,36 @@ async def test_sigterm_drains_in_flight(tmp_path: Path, receiver: Receiver) -> N
             cluster.workers = [Worker(cluster.env).start()]
             await asyncio.sleep(2)
             assert len(receiver.requests) == 5
+        finally:
+            await cluster.stop()
+
+
+def restart_postgresql() -> None:
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+                   check=True, capture_output=True, timeout=120)
+
+
+async def test_postgresql_restart_mid_run(tmp_path: Path, receiver: Receiver) -> None:
+    """PostgreSQL restarts while deliveries are flowing: the API and the workers reconnect by
+    themselves and the run completes with every alert delivered."""
+    async with fresh_pg_database() as url:
+        cluster = await Cluster(tmp_path, url, ALERTWIRE_LEASE_SECONDS="3").start(workers=2)
+        try:
+            await cluster.integration(receiver.url + "/delay/0.01", max_concurrency=20)
+            receiver.requests.clear()
+            await cluster.post([{"Action": "Block", "seq": i} for i in range(1000)])
+            await eventually(lambda: len(seqs(receiver)) >= 100, timeout=60)
+            await asyncio.to_thread(restart_postgresql)
+            for _ in range(30):  # the API's first request after the restart may fail
+                try:
+                    await cluster.post([{"Action": "Block", "seq": i} for i in range(1000, 1500)])
+                    break
+                except (AssertionError, httpx.HTTPError):
+                    await asyncio.sleep(1)
+            else:
+                raise AssertionError("the API did not recover after the restart")
+            await eventually(lambda: len(seqs(receiver)) == 1500, timeout=120)
+            await eventually(lambda: _settled(cluster, 1500), timeout=60)
         finally:
             await cluster.stop()
