@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from alertwire import metrics
+from alertwire.api.bodies import read_limited
 from alertwire.api.deps import Ingester, Reader, ServicesDep
 from alertwire.api.schemas import iso
 from alertwire.domain.alerts import MAX_BODY_BYTES, parse_alerts
 from alertwire.domain.filters import FilterError, parse
-from alertwire.errors import Invalid, TooLarge
+from alertwire.errors import Invalid
 from alertwire.store import StoredAlert
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -48,20 +49,6 @@ def invalid_filter(exc: FilterError) -> Invalid:
     return error
 
 
-async def read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise TooLarge(f"body is {length} bytes; the limit is {MAX_BODY_BYTES} (10 MiB)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise TooLarge(f"body is over the limit of {MAX_BODY_BYTES} bytes (10 MiB)")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "", status_code=202, openapi_extra=_ALERT_BODY_DOC,
     responses={202: {"content": {"application/json": {"schema": {
@@ -71,7 +58,7 @@ async def read_body(request: Request) -> bytes:
 )
 async def ingest(request: Request, services: ServicesDep, _: Ingester) -> dict[str, object]:
     """Store the alerts and the deliveries they cause, durably, then answer 202."""
-    incoming = parse_alerts(await read_body(request))
+    incoming = parse_alerts(await read_limited(request, MAX_BODY_BYTES, "10 MiB"))
     result = await services.store.alerts.ingest(incoming)
     for item in incoming:
         metrics.alerts_received.labels(item.source).inc()

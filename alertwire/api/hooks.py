@@ -6,30 +6,19 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 
+from alertwire.api.bodies import read_limited
 from alertwire.api.deps import ServicesDep
 from alertwire.domain.bins import MAX_CAPTURE_BYTES
-from alertwire.errors import TooLarge
 
 router = APIRouter(tags=["inspector"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-
-async def _body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_CAPTURE_BYTES:
-            raise TooLarge(f"body is over the bin limit of {MAX_CAPTURE_BYTES} bytes (1 MiB)")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def capture(bin_id: str, request: Request, services: ServicesDep) -> Response:
     """Record the request (method, path, query, ordered headers, raw body, client IP) and
     answer with the bin's configured status, body, headers and delay."""
     found = await services.store.bins.get(bin_id)
-    body = await _body(request)
+    body = await read_limited(request, MAX_CAPTURE_BYTES, "1 MiB per bin request")
     await services.store.bins.capture(
         bin_id, method=request.method, path=request.url.path, query=request.url.query,
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
