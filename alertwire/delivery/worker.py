@@ -25,13 +25,13 @@ log = logging.getLogger("alertwire.delivery")
 RESPONSE_BODY_LIMIT = 4096
 INTEGRATION_CACHE_SECONDS = 1.0
 IDLE_POLL_SECONDS = 1.0
+RECORD_BATCH_WAIT = 0.01
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
     batch_size: int = 200
-    max_in_flight: int = 512
-    per_integration: int = 16  # concurrent requests to one integration, per worker
+    max_in_flight: int = 512  # per-integration caps are the integrations' own, shared
     lease_seconds: float = 30.0
     timeout: float = 15.0
 
@@ -87,9 +87,6 @@ class DeliveryWorker:
                     claimed = await self.store.deliveries.claim(
                         self.worker_id, limit=min(self.config.batch_size, free),
                         lease_seconds=self.config.lease_seconds,
-                        capacity={i: self.config.per_integration - n
-                                  for i, n in self._in_flight.items()},
-                        default_capacity=self.config.per_integration,
                     )
                 except Exception:  # the database may be restarting: log, wait, try again
                     log.exception("claiming deliveries failed; retrying shortly")
@@ -145,8 +142,7 @@ class DeliveryWorker:
             self._in_flight[item.integration_id] -= 1
             if self._in_flight[item.integration_id] <= 0:
                 del self._in_flight[item.integration_id]
-            self._flush.set()
-            self._wake.set()
+            self._flush.set()  # the recorder wakes the claimer once the lease is cleared
 
     async def _attempt(self, item: Claimed, integration: Integration) -> AttemptRecord:
         assert item.body is not None
@@ -207,8 +203,10 @@ class DeliveryWorker:
         while True:
             await self._flush.wait()
             self._flush.clear()
-            await asyncio.sleep(0.005)  # let concurrent sends finish into the same batch
+            # Let concurrent sends finish into the same batch: one transaction records them.
+            await asyncio.sleep(RECORD_BATCH_WAIT)
             await self._record_pending()
+            self._wake.set()  # their capacity is free again in the database
 
     async def _record_pending(self) -> None:
         outcomes, self._outcomes = self._outcomes, []

@@ -109,27 +109,22 @@ class DeliveryStore:
         self._circuit_cooldown = circuit_cooldown
 
     async def claim(
-        self, worker_id: str, *, limit: int, lease_seconds: float,
-        capacity: dict[str, int] | None = None, default_capacity: int = 1_000_000,
-        now: float | None = None,
+        self, worker_id: str, *, limit: int, lease_seconds: float, now: float | None = None,
     ) -> list[Claimed]:
-        """Lease up to `limit` due deliveries. Per integration, no more than this worker's
-        `capacity` (else `default_capacity`) and no more than the integration's own limits
+        """Lease up to `limit` due deliveries, per integration no more than its own limits
         allow across all workers: its concurrency cap (deliveries leased anywhere), its rate
-        limit and its circuit breaker (SPEC §5).
+        limit and its circuit breaker (SPEC §5). So one slow endpoint cannot fill a batch.
 
         Claims are serialised by a transaction-scoped advisory lock on PostgreSQL (so the
         shared limits are exact) and candidates are read with FOR UPDATE SKIP LOCKED; on
         SQLite the IMMEDIATE write lock does the same."""
         now = time.time() if now is None else now
-        local = capacity or {}
         async with writing(self._engine) as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                    {"key": CLAIM_LOCK_KEY})
             allowed, limits = await self._shared_capacity(conn, now)
             full = [i for i, free in allowed.items() if free <= 0]
-            full += [i for i, free in local.items() if free <= 0 and i not in allowed]
             due = (
                 sa.select(deliveries.c.id, deliveries.c.integration_id)
                 .where(
@@ -146,9 +141,7 @@ class DeliveryStore:
             picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
             for delivery_id, integration_id in await conn.execute(due):
-                cap = min(local.get(integration_id, default_capacity),
-                          allowed.get(integration_id, default_capacity))
-                if taken[integration_id] >= cap:
+                if taken[integration_id] >= allowed.get(integration_id, 0):
                     continue
                 taken[integration_id] += 1
                 picked.append(delivery_id)
