@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import alertwire
-from alertwire import bootstrap
+from alertwire import bootstrap, console
 from alertwire.api import (
     alerts,
     bins,
@@ -122,4 +122,6 @@ def create_app(
     app.include_router(tokens.router)
     app.include_router(bins.router)
     app.include_router(hooks.router)
+    app.include_router(console.router)
+    app.mount("/static", console.static_files(), name="static")
     return app

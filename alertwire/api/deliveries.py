@@ -84,7 +84,8 @@ async def get_delivery(delivery_id: str, services: ServicesDep, _: Reader) -> De
 
 @router.post("/{delivery_id}/retry", response_model=DeliveryOut)
 async def retry_delivery(delivery_id: str, services: ServicesDep, _: Admin) -> DeliveryOut:
-    """Replay a delivered, dead or cancelled delivery (409 while it is still queued)."""
+    """Replay a delivered, dead or cancelled delivery, or send a failed one now instead of at
+    its next retry (409 while it is pending or being sent)."""
     delivery = await services.store.deliveries.retry(delivery_id)
     services.wake_workers()
     return DeliveryOut.build(delivery)

@@ -47,15 +47,20 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
                 ),
                 status_code=400,
             )
-    details = []
+    details: list[dict[str, Any]] = []
     for err in errors:
         field = _location(tuple(err.get("loc", ())))
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        details.append({"field": field, "message": message})
+        detail: dict[str, Any] = {"field": field, "message": message}
+        line = (err.get("ctx") or {}).get("line")
+        if isinstance(line, int):  # a custom template's error names its line
+            detail["line"] = line
+        details.append(detail)
     first = details[0] if details else {"field": "body", "message": "invalid request"}
+    extra = {"line": first["line"]} if "line" in first else {}
     return JSONResponse(
         error_body("invalid", f"{first['field']}: {first['message']}", first["field"],
-                   errors=details),
+                   errors=details, **extra),
         status_code=422,
     )
 

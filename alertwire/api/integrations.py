@@ -8,20 +8,31 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from alertwire.api.deps import Admin, Reader, ServicesDep
-from alertwire.api.schemas import IntegrationOut, Page, SecretOut, TestResult, TestResultOut, iso
+from alertwire.api.deps import Admin, Reader, Services, ServicesDep
+from alertwire.api.schemas import (
+    IntegrationOut,
+    Page,
+    PreviewOut,
+    SecretOut,
+    TemplateOut,
+    TestResult,
+    TestResultOut,
+    iso,
+)
 from alertwire.delivery.connection_test import run_connection_test
 from alertwire.domain.integrations import (
     IntegrationCreate,
     IntegrationPatch,
+    TemplatePreview,
     UnsavedTest,
     connect_refusal,
     unmask_headers,
     url_refusal,
 )
 from alertwire.domain.signing import generate_secret
+from alertwire.domain.templates import TemplateRenderError, describe, preview
 from alertwire.errors import Conflict, Invalid
-from alertwire.store import Integration
+from alertwire.store import Integration, TestRecord
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
@@ -32,7 +43,8 @@ async def _out(services: ServicesDep, integration: Integration) -> IntegrationOu
     return IntegrationOut.build(integration, last, fingerprint)
 
 
-def _check_target(services: ServicesDep, url: str) -> None:
+def check_target(services: Services, url: str) -> None:
+    """Refuse (422 on `url`) a literal address the SSRF guard would refuse at send time."""
     if services.own_bins.matches(url):
         return  # this server's own inspector bins are always a permitted target
     reason = url_refusal(url, services.settings.allowed_targets)
@@ -45,7 +57,7 @@ def _check_target(services: ServicesDep, url: str) -> None:
 async def create_integration(
     spec: IntegrationCreate, services: ServicesDep, _: Admin
 ) -> IntegrationOut:
-    _check_target(services, spec.url)
+    check_target(services, spec.url)
     return await _out(services, await services.store.integrations.create(spec))
 
 
@@ -78,6 +90,27 @@ async def test_unsaved(config: UnsavedTest, services: ServicesDep, _: Admin) -> 
     return TestResult(**result)
 
 
+@router.get("/templates", response_model=Page[TemplateOut])
+async def list_templates(_: Reader) -> Page[TemplateOut]:
+    """Destination templates (SPEC §6) with the JSON Schema of their `template_options`."""
+    return Page(items=[TemplateOut(**t) for t in describe()], next_cursor=None)
+
+
+@router.post("/preview", response_model=PreviewOut)
+async def preview_template(spec: TemplatePreview, _: Reader) -> PreviewOut:
+    """Render a template for an alert (the sample KubeArmor alert when none is given) without
+    sending anything. A custom template that fails on it is a 422 naming the line."""
+    try:
+        content_type, body = preview(spec.template, spec.template_options, spec.alert)
+    except TemplateRenderError as exc:
+        field = "template_options.template" if spec.template == "custom" else "template"
+        error = Invalid(f"{field}: {exc}", field=field)
+        if exc.line is not None:
+            error.extra["line"] = exc.line
+        raise error from None
+    return PreviewOut(content_type=content_type, body=body)
+
+
 @router.get("/{integration_id}", response_model=IntegrationOut)
 async def get_integration(integration_id: str, services: ServicesDep, _: Reader) -> IntegrationOut:
     return await _out(services, await services.store.integrations.get(integration_id))
@@ -89,25 +122,25 @@ async def update_integration(
 ) -> IntegrationOut:
     """Change fields; re-test before Connect (a test is valid only for the exact configuration)."""
     current = await services.store.integrations.get(integration_id)
-    merged = {
-        "name": current.name, "method": current.method, "url": current.url,
-        "success_codes": current.success_codes, "test_payload": current.test_payload,
-        "description": current.description, "headers": current.headers,
-        "template": current.template, "template_options": current.template_options,
-        "fallback": current.fallback_id, "max_concurrency": current.max_concurrency,
-        "rate_limit": current.rate_limit,
-    }
+    merged = current.fields()
     changes = patch.model_dump(exclude_unset=True)
     if "headers" in changes and changes["headers"] is not None:
         changes["headers"] = unmask_headers(changes["headers"], current.headers)
+    if changes.get("template", current.template) != current.template:
+        # Another template's options mean nothing to the new one.
+        changes.setdefault("template_options", {})
     merged.update(changes)
     try:
         spec = IntegrationCreate.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "body"
-        raise Invalid(f"{field}: {err['msg'].removeprefix('Value error, ')}", field=field) from None
-    _check_target(services, spec.url)
+        error = Invalid(f"{field}: {err['msg'].removeprefix('Value error, ')}", field=field)
+        line = (err.get("ctx") or {}).get("line")
+        if isinstance(line, int):
+            error.extra["line"] = line
+        raise error from None
+    check_target(services, spec.url)
     return await _out(services, await services.store.integrations.update(integration_id, spec))
 
 
@@ -122,29 +155,14 @@ async def delete_integration(
 
 @router.post("/{integration_id}/test", response_model=TestResultOut)
 async def test_saved(integration_id: str, services: ServicesDep, _: Admin) -> TestResultOut:
-    store = services.store.integrations
-    integration = await store.get(integration_id)
-    config = integration.config()
-    result = await run_connection_test(
-        services.http, config, secrets=integration.signing_secrets(time.time()),
-        timeout=services.settings.delivery_timeout,
-    )
-    record = await store.record_test(integration_id, store.fingerprint(config), result["ok"],
-                                     result)
-    return TestResultOut(**result, tested_at=iso(record.created_at))
+    record = await test_and_record(services, await services.store.integrations.get(integration_id))
+    return TestResultOut(**record.result, tested_at=iso(record.created_at))
 
 
 @router.post("/{integration_id}/connect", response_model=IntegrationOut)
 async def connect(integration_id: str, services: ServicesDep, _: Admin) -> IntegrationOut:
     """Activate: only once the latest test of the current configuration succeeded."""
-    store = services.store.integrations
-    integration = await store.get(integration_id)
-    refusal = connect_refusal(
-        await store.latest_test(integration_id), store.fingerprint(integration.config())
-    )
-    if refusal is not None:
-        raise Conflict(refusal)
-    return await _out(services, await store.set_status(integration_id, "active"))
+    return await _out(services, await connect_integration(services, integration_id))
 
 
 @router.post("/{integration_id}/disable", response_model=IntegrationOut)
@@ -156,16 +174,16 @@ async def disable(integration_id: str, services: ServicesDep, _: Admin) -> Integ
 
 @router.get("/{integration_id}/secret", response_model=SecretOut)
 async def read_secret(integration_id: str, services: ServicesDep, _: Admin) -> SecretOut:
-    return _secret_out(await services.store.integrations.get(integration_id))
+    return secret_out(await services.store.integrations.get(integration_id))
 
 
 @router.post("/{integration_id}/secret/rotate", response_model=SecretOut)
 async def rotate_secret(integration_id: str, services: ServicesDep, _: Admin) -> SecretOut:
     """A new signing secret; the previous one keeps signing for 24 h alongside it."""
-    return _secret_out(await services.store.integrations.rotate_secret(integration_id))
+    return secret_out(await services.store.integrations.rotate_secret(integration_id))
 
 
-def _secret_out(integration: Integration) -> SecretOut:
+def secret_out(integration: Integration) -> SecretOut:
     active_previous = integration.previous_secret and (
         (integration.previous_secret_until or 0) > time.time()
     )
@@ -175,3 +193,28 @@ def _secret_out(integration: Integration) -> SecretOut:
         previous_secret_expires_at=iso(integration.previous_secret_until)
         if active_previous else None,
     )
+
+
+async def test_and_record(services: Services, integration: Integration) -> TestRecord:
+    """Test Connection for a saved integration, signed with its own secrets, and recorded:
+    the record is what Connect checks."""
+    store = services.store.integrations
+    config = integration.config()
+    result = await run_connection_test(
+        services.http, config, secrets=integration.signing_secrets(time.time()),
+        timeout=services.settings.delivery_timeout,
+    )
+    return await store.record_test(integration.id, store.fingerprint(config), result["ok"],
+                                   result)
+
+
+async def connect_integration(services: Services, integration_id: str) -> Integration:
+    """Activate, or Conflict saying why not (never tested, changed since, or failed)."""
+    store = services.store.integrations
+    integration = await store.get(integration_id)
+    refusal = connect_refusal(
+        await store.latest_test(integration_id), store.fingerprint(integration.config())
+    )
+    if refusal is not None:
+        raise Conflict(refusal)
+    return await store.set_status(integration_id, "active")

@@ -94,3 +94,14 @@ class SecretOut(BaseModel):
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: str | None
+
+
+class PreviewOut(BaseModel):
+    content_type: str
+    body: Any  # the JSON value for JSON templates, else the text
+
+
+class TemplateOut(BaseModel):
+    name: str
+    description: str
+    options_schema: dict[str, Any]  # JSON Schema of `template_options`

@@ -100,12 +100,7 @@ async def update_trigger(
     trigger_id: str, patch: TriggerPatch, services: ServicesDep, _: Admin
 ) -> TriggerOut:
     current = await services.store.triggers.get(trigger_id)
-    merged: dict[str, Any] = {
-        "name": current.name, "filter": current.filter, "channels": current.channels,
-        "frequency": current.frequency, "threat_level": current.threat_level,
-        "throttle": None if current.throttle is None else current.throttle.model_dump(),
-        "timezone": current.timezone, "enabled": current.enabled,
-    } | patch.model_dump(exclude_unset=True)
+    merged = current.fields() | patch.model_dump(exclude_unset=True)
     spec = validate_spec(merged)
     return TriggerOut.build(await services.store.triggers.update(trigger_id, spec))
 

@@ -1,0 +1,15 @@
+"""The web console (SPEC §9): server-rendered pages over the same store and domain functions
+as the JSON API, behind a cookie session with CSRF protection (SPEC §8)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from alertwire.console import alerts, auth, deliveries, integrations, triggers
+from alertwire.console.pages import static_files
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, integrations, alerts, triggers, deliveries):
+    router.include_router(module.router)
+
+__all__ = ["router", "static_files"]

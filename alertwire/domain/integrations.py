@@ -7,14 +7,15 @@ import re
 from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from alertwire.domain import templates
 from alertwire.domain.ssrf import Network, Refused, literal_address, refusal_reason
 
 Method = Literal["POST", "PUT", "GET"]
 Status = Literal["draft", "active", "disabled"]
 DEFAULT_SUCCESS_CODES = [200, 201, 202, 204]
-TEMPLATES = ("raw",)
+TEMPLATES = templates.names()
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 8192
 
@@ -73,6 +74,21 @@ def validate_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+def validate_template(value: str) -> str:
+    if value not in TEMPLATES:
+        raise ValueError(f"unknown template {value!r}; known: {', '.join(TEMPLATES)}")
+    return value
+
+
+def validate_template_options(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """Checked against the chosen template's options model; a problem is located at
+    `template_options.<option>`. (Nothing to check when the template itself is invalid.)"""
+    template = info.data.get("template")
+    if template is None:
+        return value
+    return templates.validate_options(template, value)
+
+
 class IntegrationConfig(BaseModel):
     """What decides how a webhook is sent: the part a Test Connection exercises."""
 
@@ -84,7 +100,7 @@ class IntegrationConfig(BaseModel):
     test_payload: Any = None
     headers: dict[str, str] = Field(default_factory=dict)
     template: str = "raw"
-    template_options: dict[str, Any] = Field(default_factory=dict)
+    template_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("url")
     @classmethod
@@ -109,15 +125,38 @@ class IntegrationConfig(BaseModel):
     @field_validator("template")
     @classmethod
     def _template(cls, value: str) -> str:
-        if value not in TEMPLATES:
-            raise ValueError(f"unknown template {value!r}; known: {', '.join(TEMPLATES)}")
-        return value
+        return validate_template(value)
+
+    @field_validator("template_options")
+    @classmethod
+    def _template_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return validate_template_options(value, info)
 
     def fingerprint_source(self) -> bytes:
         """Canonical bytes of the configuration: a test is valid only for these exact bytes."""
         return json.dumps(
             self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
         ).encode()
+
+
+class TemplatePreview(BaseModel):
+    """`POST /integrations/preview`: a template, its options and an alert (or the sample)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = "raw"
+    template_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    alert: Any = None
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return validate_template(value)
+
+    @field_validator("template_options")
+    @classmethod
+    def _template_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return validate_template_options(value, info)
 
 
 class IntegrationCreate(IntegrationConfig):

@@ -352,6 +352,19 @@ class DeliveryStore:
             found.attempts = (await self._attempts(conn, [delivery_id]))[delivery_id]
         return found
 
+    async def body(self, delivery_id: str) -> str | None:
+        """What the delivery sends: its own payload (a digest) or the alert as received."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(deliveries.c.payload, alerts.c.body)
+                .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
+                .where(deliveries.c.id == delivery_id)
+            )).first()
+        if row is None:
+            raise NotFound(f"no delivery with id {delivery_id!r}")
+        body: str | None = row.payload if row.payload is not None else row.body
+        return body
+
     async def _attempts(
         self, conn: AsyncConnection, ids: list[str]
     ) -> dict[str, list[dict[str, Any]]]:
@@ -393,21 +406,33 @@ class DeliveryStore:
 
     async def retry(self, delivery_id: str) -> Delivery:
         """Replay a delivered, dead or cancelled delivery: it is queued again, keeping its id
-        (the same `webhook-id`, so receivers can deduplicate) and its attempt log."""
+        (the same `webhook-id`, so receivers can deduplicate) and its attempt log. A failed
+        one waiting for its next retry is sent now instead of at its scheduled time."""
+        now = time.time()
         async with writing(self._engine) as conn:
             status = await conn.scalar(
                 sa.select(deliveries.c.status).where(deliveries.c.id == delivery_id)
             )
             if status is None:
                 raise NotFound(f"no delivery with id {delivery_id!r}")
-            if status in DUE_STATES:
-                raise Conflict(f"delivery is {status} and already queued; nothing to retry")
-            await conn.execute(
-                deliveries.update().where(deliveries.c.id == delivery_id).values(
-                    status="pending", next_attempt_at=time.time(), lease_until=None,
-                    leased_by=None, delivered_at=None,
+            if status == "failed":
+                moved = await conn.execute(
+                    deliveries.update().where(
+                        deliveries.c.id == delivery_id, deliveries.c.status == "failed",
+                        sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+                    ).values(next_attempt_at=now)
                 )
-            )
+                if moved.rowcount == 0:
+                    raise Conflict("delivery is being sent right now; nothing to retry")
+            elif status in DUE_STATES:
+                raise Conflict(f"delivery is {status} and already queued; nothing to retry")
+            else:
+                await conn.execute(
+                    deliveries.update().where(deliveries.c.id == delivery_id).values(
+                        status="pending", next_attempt_at=now, lease_until=None,
+                        leased_by=None, delivered_at=None,
+                    )
+                )
             await announce(conn)
         return await self.get(delivery_id)
 

@@ -55,6 +55,17 @@ class Integration:
             headers=self.headers, template=self.template, template_options=self.template_options,
         )
 
+    def fields(self) -> dict[str, Any]:
+        """The integration as `IntegrationCreate` fields: the base an edit changes."""
+        return {
+            "name": self.name, "method": self.method, "url": self.url,
+            "success_codes": self.success_codes, "test_payload": self.test_payload,
+            "description": self.description, "headers": self.headers,
+            "template": self.template, "template_options": self.template_options,
+            "fallback": self.fallback_id, "max_concurrency": self.max_concurrency,
+            "rate_limit": self.rate_limit,
+        }
+
     def signing_secrets(self, now: float) -> list[str]:
         """The secrets that sign right now: during a rotation, the new one and the old one."""
         if self.previous_secret and (self.previous_secret_until or 0) > now:

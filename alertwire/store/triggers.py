@@ -33,6 +33,15 @@ class Trigger:
     updated_at: float
     digest_sent_until: float | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """The trigger as `TriggerSpec` fields: the base an edit changes."""
+        return {
+            "name": self.name, "filter": self.filter, "channels": list(self.channels),
+            "frequency": self.frequency, "threat_level": self.threat_level,
+            "throttle": None if self.throttle is None else self.throttle.model_dump(),
+            "timezone": self.timezone, "enabled": self.enabled,
+        }
+
 
 @dataclass(frozen=True)
 class Route:

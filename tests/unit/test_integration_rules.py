@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from alertwire.domain.ssrf import parse_allowed_targets
 from pydantic import ValidationError
 
 from alertwire.domain.integrations import (
@@ -16,6 +15,7 @@ from alertwire.domain.integrations import (
     unmask_headers,
     url_refusal,
 )
+from alertwire.domain.ssrf import parse_allowed_targets
 
 
 def _error_field(exc: ValidationError) -> str:

@@ -1,0 +1,78 @@
+"""SIEM forwarding: `splunk_hec` events and `elastic` documents keep the alert as received
+and add what a search needs (time, host, a readable summary)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertwire.domain.templates import splunk_hec
+from tests.unit.templates.support import (
+    FIXTURE_PARAMS,
+    HUGE_ALERTS,
+    MARKER,
+    assert_mentions,
+    load,
+    render_body,
+    render_json,
+)
+
+
+@pytest.mark.parametrize("path", FIXTURE_PARAMS)
+def test_splunk_event_for_every_fixture(path: Path) -> None:
+    """`{"time", "host", "source", "sourcetype", "event", "fields"}`: time in epoch seconds,
+    the alert unchanged as the event, indexed fields as strings naming what matters."""
+    body, alert = load(path)
+    event = render_json("splunk_hec", {"index": "security"}, body)
+    assert set(event) == {"time", "host", "source", "sourcetype", "index", "event", "fields"}
+    assert isinstance(event["time"], float) and event["time"] > 9e8  # Falco's test: 2001
+    assert event["host"] == alert.get("HostName", alert.get("hostname"))
+    assert event["sourcetype"] == "_json" and event["index"] == "security"
+    assert event["event"] == alert
+    assert all(isinstance(v, str) for v in event["fields"].values())
+    assert_mentions(event["fields"]["alertwire_summary"], alert)
+
+
+@pytest.mark.parametrize("make", HUGE_ALERTS)
+def test_splunk_event_stays_under_hec_max_content_length(make: Callable[[], Any]) -> None:
+    """Alerts beyond HEC's request limit are cut visibly; smaller ones go whole."""
+    alert = make()
+    sent = render_body("splunk_hec", {}, json.dumps(alert).encode())
+    assert len(sent) <= splunk_hec.MAX_BYTES
+    event = json.loads(sent)["event"]
+    if len(json.dumps(alert, ensure_ascii=False, separators=(",", ":"))) > splunk_hec.MAX_BYTES:
+        assert MARKER in json.dumps(event)
+    else:
+        assert event == alert
+
+
+@pytest.mark.parametrize("path", FIXTURE_PARAMS)
+def test_elastic_document_for_every_fixture(path: Path) -> None:
+    """A document with an ISO `@timestamp`, an ECS `message` naming what matters, and the
+    alert as received under `alert`."""
+    body, alert = load(path)
+    doc = render_json("elastic", {}, body)
+    assert datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00")).year >= 2001
+    assert doc["event"]["kind"] == "alert"
+    assert doc["alert"] == alert
+    assert_mentions(doc["message"], alert)
+
+
+def test_elastic_alert_as_string_under_another_field() -> None:
+    """`alert_encoding: string` avoids mapping clashes; `alert_field` names the field."""
+    doc = render_json("elastic", {"alert_field": "kubearmor", "alert_encoding": "string"},
+                      b'{"Action": "Block", "PolicyName": "p"}')
+    assert json.loads(doc["kubearmor"]) == {"Action": "Block", "PolicyName": "p"}
+    assert "alert" not in doc
+
+
+def test_alert_without_time_gets_the_current_time() -> None:
+    """A generic alert stating no time is stamped when it is sent."""
+    doc: dict[str, Any] = render_json("elastic", {}, b'{"msg": "hello"}')
+    stamped = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
+    assert abs(stamped.timestamp() - datetime.now().timestamp()) < 60
