@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,18 @@ run: $(STAMP)
 	$(BIN)/alertwire serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check alertwire tests
-	$(BIN)/mypy alertwire
+	$(BIN)/ruff check alertwire tests bench
+	$(BIN)/mypy alertwire bench
 
 test: $(STAMP) lint
 	bash scripts/ensure-system-deps
 	$(BIN)/pytest -q
+
+# SPEC §10, side by side in one run: installs nginx, Alertmanager and wrk when missing.
+bench: $(STAMP)
+	bash bench/ensure-deps
+	$(BIN)/python -m pip install --quiet 'py-spy==0.4.3'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .alertwire

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
-from alertwire.api.deps import Admin, Reader, ServicesDep
+from alertwire.api.deps import Admin, Reader, Services, ServicesDep
 from alertwire.api.schemas import TestResult, iso
 from alertwire.domain.bins import BinPatch, BinResponse, BinSpec, as_curl, body_fields
 from alertwire.domain.integrations import validate_url
@@ -71,6 +71,27 @@ def captured_out(request: CapturedRequest) -> CapturedOut:
     )
 
 
+def curl_command(services: Services, captured: CapturedRequest) -> str:
+    """The captured request as a curl command that sends it to the bin again."""
+    url = services.settings.base_url + captured.path
+    if captured.query:
+        url += "?" + captured.query
+    return as_curl(captured.method, url, captured.headers, captured.body)
+
+
+async def replay_captured(services: Services, bin_id: str, request_id: str,
+                          url: str) -> TestResult:
+    """Send a captured request to `url` from the server, through the SSRF guard."""
+    try:
+        url = validate_url(url)
+    except ValueError as exc:
+        raise Invalid(f"url: {exc}", field="url") from None
+    captured = await services.store.bins.request(bin_id, request_id)
+    result = await replay(services.http, captured, url,
+                          timeout=services.settings.delivery_timeout)
+    return TestResult(**result)
+
+
 @router.post("", status_code=201, response_model=BinOut)
 async def create_bin(services: ServicesDep, _: Admin, spec: BinSpec | None = None) -> BinOut:
     """A new bin; its `url` takes any method and records what arrives."""
@@ -128,11 +149,7 @@ async def request_as_curl(
     bin_id: str, request_id: str, services: ServicesDep, _: Reader
 ) -> str:
     """The captured request as a curl command that sends it to the bin again."""
-    captured = await services.store.bins.request(bin_id, request_id)
-    url = services.settings.base_url + captured.path
-    if captured.query:
-        url += "?" + captured.query
-    return as_curl(captured.method, url, captured.headers, captured.body)
+    return curl_command(services, await services.store.bins.request(bin_id, request_id))
 
 
 @router.post("/{bin_id}/requests/{request_id}/replay", response_model=TestResult)
@@ -140,14 +157,7 @@ async def replay_request(
     bin_id: str, request_id: str, body: ReplayIn, services: ServicesDep, _: Admin
 ) -> TestResult:
     """Send the captured request to `url` from the server, through the SSRF guard."""
-    try:
-        url = validate_url(body.url)
-    except ValueError as exc:
-        raise Invalid(f"url: {exc}", field="url") from None
-    captured = await services.store.bins.request(bin_id, request_id)
-    result = await replay(services.http, captured, url,
-                          timeout=services.settings.delivery_timeout)
-    return TestResult(**result)
+    return await replay_captured(services, bin_id, request_id, body.url)
 
 
 @router.get("/{bin_id}/stream", response_class=StreamingResponse,
@@ -158,19 +168,28 @@ async def stream(
 ) -> StreamingResponse:
     """Server-Sent Events: one `request` event per capture from now on (or after
     `Last-Event-ID` when reconnecting), with a comment line as keep-alive."""
-    await services.store.bins.get(bin_id)
     if last_event_id is None:
         newest, _cursor = await services.store.bins.requests(bin_id, limit=1)
         last_event_id = newest[0].id if newest else ""
+    return await capture_events(request, services, bin_id, last_event_id,
+                                lambda item: captured_out(item).model_dump())
+
+
+async def capture_events(
+    request: Request, services: Services, bin_id: str, after: str,
+    data: Callable[[CapturedRequest], dict[str, Any]],
+) -> StreamingResponse:
+    """The SSE stream of a bin's captures newer than the request id `after` ("": all), each
+    event's data being `data(capture)`; the console's live list uses it too."""
+    await services.store.bins.get(bin_id)
 
     async def events() -> AsyncIterator[str]:
-        last = last_event_id or ""
+        last = after
         yield ": connected\n\n"
         while not await request.is_disconnected():
             items, _cursor = await services.store.bins.requests(bin_id, limit=100, after=last)
             for item in items:
-                data: dict[str, Any] = captured_out(item).model_dump()
-                yield f"id: {item.id}\nevent: request\ndata: {json.dumps(data)}\n\n"
+                yield f"id: {item.id}\nevent: request\ndata: {json.dumps(data(item))}\n\n"
                 last = item.id
             if not items:
                 await services.hub.wait(bin_id, STREAM_KEEPALIVE_SECONDS)

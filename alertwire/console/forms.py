@@ -137,24 +137,42 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
 def trigger_values(trigger: Trigger | None, filter_text: str = "") -> dict[str, Any]:
     if trigger is None:
         return {"name": "", "filter": filter_text, "channels": [], "frequency": "realtime",
-                "threat_level": "", "timezone": "UTC", "enabled": True}
+                "threat_level": "", "timezone": "UTC", "enabled": True,
+                "throttle_group_by": "", "throttle_period": ""}
+    throttle = trigger.throttle
     return {
         "name": trigger.name, "filter": trigger.filter, "channels": list(trigger.channels),
         "frequency": trigger.frequency, "threat_level": trigger.threat_level or "",
         "timezone": trigger.timezone, "enabled": trigger.enabled,
+        "throttle_group_by": ", ".join(throttle.group_by) if throttle else "",
+        "throttle_period": throttle.period if throttle else "",
     }
 
 
 def read_trigger(form: Form) -> tuple[dict[str, Any], FormState]:
+    """The API fields of a trigger form. The throttle is two inputs: the group-by fields
+    (comma-separated) and the period; both empty means no throttle."""
     values: dict[str, Any] = {
         "name": form.get("name"), "filter": form.get("filter"),
         "channels": form.getlist("channels"), "frequency": form.get("frequency") or "realtime",
         "threat_level": form.get("threat_level"), "timezone": form.get("timezone") or "UTC",
         "enabled": form.get("enabled") == "on",
+        "throttle_group_by": form.get("throttle_group_by"),
+        "throttle_period": form.get("throttle_period"),
     }
     state = FormState(values=values)
-    data = dict(values, threat_level=values["threat_level"] or None,
-                timezone=values["timezone"].strip())
+    group_by = [f.strip() for f in values["throttle_group_by"].split(",") if f.strip()]
+    period = values["throttle_period"].strip()
+    throttle = {"group_by": group_by, "period": period} if group_by or period else None
+    if throttle is not None and not period:
+        state.add_error("throttle", "give a period (e.g. 10m), or clear the group-by fields "
+                                    "for no throttle")
+    elif throttle is not None and not group_by:
+        state.add_error("throttle", "name the fields to group by (e.g. PolicyName, HostName), "
+                                    "or clear the period for no throttle")
+    data = {k: v for k, v in values.items() if not k.startswith("throttle_")}
+    data.update(threat_level=values["threat_level"] or None,
+                timezone=values["timezone"].strip(), throttle=throttle)
     error = filter_error(values["filter"])
     if error is not None:
         state.add_error("filter", str(error))

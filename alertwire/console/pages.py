@@ -99,17 +99,12 @@ environment.filters.update(time=format_time, iso=iso_time, pretty_text=pretty_te
                            sentence=sentence, urlquote=lambda s: quote(str(s), safe=""))
 
 
-def _has_bins_page(request: Request) -> bool:
-    """The inspector page (/bins) is its own feature: linked only once it exists."""
-    return any(getattr(route, "path", None) == "/bins" for route in request.app.routes)
-
-
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     flash = viewer.session.flash if viewer is not None else None
     html = environment.get_template(template).render(
         request=request, viewer=viewer, csrf=viewer.csrf if viewer else context.pop("csrf", ""),
-        flash=flash, path=request.url.path, bins_page=_has_bins_page(request), **context,
+        flash=flash, path=request.url.path, **context,
     )
     response = HTMLResponse(html, status_code=status_code)
     if viewer is not None and flash:

@@ -4,6 +4,7 @@ delete (SPEC §4)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -31,6 +32,8 @@ FREQUENCIES = (("realtime", "As it happens"), ("daily", "Daily digest"),
                ("weekly", "Weekly digest"), ("monthly", "Monthly digest"))
 THREAT_LEVELS = (("", "Any"), ("high", "High (Severity 7–10)"),
                  ("medium", "Medium (Severity 4–6)"), ("low", "Low (Severity 1–3)"))
+# Suggestions for the time zone input; the server validates whatever is typed.
+TIMEZONES = sorted(available_timezones())
 
 
 async def _form_page(request: Request, services: Services, trigger: Trigger | None,
@@ -40,6 +43,7 @@ async def _form_page(request: Request, services: Services, trigger: Trigger | No
     return render(
         request, "trigger_form.html", status_code=status_code, trigger=trigger, state=state,
         integrations=integrations, frequencies=FREQUENCIES, threat_levels=THREAT_LEVELS,
+        timezones=TIMEZONES,
         caret=caret_line(state.values["filter"], error.position) if error else None,
     )
 
@@ -111,7 +115,7 @@ async def save_trigger(request: Request, services: ServicesDep, form: ChangeForm
                        trigger_id: str) -> Response:
     trigger = await services.store.triggers.get(trigger_id)
     data, state = read_trigger(form)
-    spec = validate(TriggerSpec, trigger.fields() | data, state)  # keeps the throttle
+    spec = validate(TriggerSpec, trigger.fields() | data, state)
     if spec is not None:
         try:
             saved = await services.store.triggers.update(trigger_id, spec)

@@ -3,7 +3,8 @@ Falco fields, and the quick filters a click on a cell adds (SPEC §4 expressions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +69,14 @@ def caret_line(text: str, position: int) -> tuple[str, str, str]:
     the character found there (a space at the end, so there is something to underline)."""
     position = max(0, min(position, len(text)))
     return text[:position], text[position:position + 1] or " ", text[position + 1:]
+
+
+def fan_out(statuses: Sequence[str]) -> str:
+    """An alert's deliveries in a few words: `2 deliveries · 1 failed` (the states that need
+    a look are named; delivered ones are not)."""
+    if not statuses:
+        return ""
+    counts = Counter(statuses)
+    parts = [f"{len(statuses)} deliver{'y' if len(statuses) == 1 else 'ies'}"]
+    parts += [f"{counts[s]} {s}" for s in ("failed", "dead", "pending", "cancelled") if counts[s]]
+    return " · ".join(parts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from alertwire import metrics
 from alertwire.delivery.http import HttpClient, Response, SendError
-from alertwire.domain.integrations import mask_headers
+from alertwire.domain.integrations import IntegrationConfig, mask_headers
 from alertwire.domain.outbound import build_request
 from alertwire.domain.retry import RetryPolicy, classify, parse_retry_after
 from alertwire.errors import NotFound
@@ -25,7 +25,6 @@ log = logging.getLogger("alertwire.delivery")
 RESPONSE_BODY_LIMIT = 4096
 INTEGRATION_CACHE_SECONDS = 1.0
 IDLE_POLL_SECONDS = 1.0
-RECORD_BATCH_WAIT = 0.01
 
 
 @dataclass(frozen=True)
@@ -48,20 +47,23 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._stopping = False
+        self._closing = False
         self._in_flight: dict[str, int] = defaultdict(int)
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[AttemptRecord] = []
         self._cancelled: list[str] = []
-        self._integrations: dict[str, tuple[float, Integration | None]] = {}
-        self._loops: list[asyncio.Task[None]] = []
+        # integration id → (fetched at, the integration, its validated configuration)
+        self._integrations: dict[str, tuple[float, Integration | None, IntegrationConfig | None]] = {}
+        self._claimer: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """New deliveries were committed: claim now instead of at the next poll."""
         self._wake.set()
 
     async def start(self) -> None:
-        self._loops = [asyncio.create_task(self._claim_loop(), name="claim"),
-                       asyncio.create_task(self._record_loop(), name="record")]
+        self._claimer = asyncio.create_task(self._claim_loop(), name="claim")
+        self._recorder = asyncio.create_task(self._record_loop(), name="record")
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight deliveries finish, record them, then return."""
@@ -69,12 +71,15 @@ class DeliveryWorker:
         self._wake.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.config.timeout + 5)
+        assert self._claimer is not None and self._recorder is not None, "never started"
+        self._claimer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._claimer
+        # The recorder is never cancelled: a batch cut off mid-write would be lost with it
+        # (then sent again once its lease ends). It finishes its write and returns.
+        self._closing = True
         self._flush.set()
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._recorder
         await self._record_pending()
 
     async def _claim_loop(self) -> None:
@@ -114,27 +119,33 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _integration(self, integration_id: str) -> Integration | None:
+    async def _integration(
+        self, integration_id: str
+    ) -> tuple[Integration | None, IntegrationConfig | None]:
+        """The integration and its configuration, re-read at most once a second (validating
+        the configuration is not free, and every delivery needs it)."""
         cached = self._integrations.get(integration_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < INTEGRATION_CACHE_SECONDS:
-            return cached[1]
+            return cached[1], cached[2]
         try:
             found: Integration | None = await self.store.integrations.get(integration_id)
         except NotFound:
             found = None
-        self._integrations[integration_id] = (now, found)
-        return found
+        config = found.config() if found is not None else None
+        self._integrations[integration_id] = (now, found, config)
+        return found, config
 
     async def _deliver(self, item: Claimed) -> None:
         try:
-            integration = await self._integration(item.integration_id)
-            if integration is None or integration.status != "active" or item.body is None:
+            integration, config = await self._integration(item.integration_id)
+            if integration is None or config is None or integration.status != "active" \
+                    or item.body is None:
                 self._cancelled.append(item.id)
             else:
                 # Await first: `self._outcomes` is swapped by the recorder meanwhile, and an
                 # append to the old list would be lost.
-                outcome = await self._attempt(item, integration)
+                outcome = await self._attempt(item, integration, config)
                 self._outcomes.append(outcome)
         except Exception:  # never lose the loop; the lease expires and it is tried again
             log.exception("delivery %s failed unexpectedly", item.id)
@@ -144,11 +155,13 @@ class DeliveryWorker:
                 del self._in_flight[item.integration_id]
             self._flush.set()  # the recorder wakes the claimer once the lease is cleared
 
-    async def _attempt(self, item: Claimed, integration: Integration) -> AttemptRecord:
+    async def _attempt(
+        self, item: Claimed, integration: Integration, config: IntegrationConfig
+    ) -> AttemptRecord:
         assert item.body is not None
         now = time.time()
         request = build_request(
-            integration.config(), item.body.encode(), message_id=item.id,
+            config, item.body.encode(), message_id=item.id,
             timestamp=int(now), secrets=integration.signing_secrets(now),
         )
         if item.kind != "alert":
@@ -203,9 +216,11 @@ class DeliveryWorker:
         while True:
             await self._flush.wait()
             self._flush.clear()
-            # Let concurrent sends finish into the same batch: one transaction records them.
-            await asyncio.sleep(RECORD_BATCH_WAIT)
+            # No waiting to fill a batch: sends that finish while a batch is being written
+            # make up the next one, so batches grow with load and latency stays low.
             await self._record_pending()
+            if self._closing:
+                return
             self._wake.set()  # their capacity is free again in the database
 
     async def _record_pending(self) -> None:

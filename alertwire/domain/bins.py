@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alertwire.domain.integrations import validate_headers
+
 MAX_CAPTURE_BYTES = 1024 * 1024
 MAX_DELAY_SECONDS = 10.0
 DEFAULT_MAX_REQUESTS = 500
@@ -33,9 +35,26 @@ class BinResponse(BaseModel):
         for name, item in value.items():
             if name.lower() in _NOT_REPLAYED or name.lower() == "content-type":
                 raise ValueError(f"{name!r} is set by the bin itself")
-            if "\r" in item or "\n" in item:
-                raise ValueError(f"value of {name!r} must not contain CR or LF")
-        return value
+            _latin1(name, item)
+        # Token names, no CR/LF/NUL, no repeats: a bad header would break every answer.
+        return validate_headers(value)
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, value: str) -> str:
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError("must not contain CR, LF or NUL")
+        return _latin1("Content-Type", value)
+
+
+def _latin1(name: str, value: str) -> str:
+    """HTTP/1.1 header values are bytes: what is sent must be Latin-1 text."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"value of {name!r} has characters a header cannot carry "
+                         "(Latin-1 only)") from None
+    return value
 
 
 class BinSpec(BaseModel):

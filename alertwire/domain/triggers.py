@@ -13,8 +13,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from alertwire.domain.durations import parse_duration
@@ -85,12 +85,14 @@ class TriggerSpec(BaseModel):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
         return value
 
-    @model_validator(mode="after")
-    def _throttle_is_realtime(self) -> TriggerSpec:
-        if self.throttle is not None and self.frequency != "realtime":
+    @field_validator("throttle")
+    @classmethod
+    def _throttle_is_realtime(cls, value: Throttle | None, info: ValidationInfo) -> Throttle | None:
+        # A field validator (not a model one) so the error names the field `throttle`.
+        if value is not None and info.data.get("frequency", "realtime") != "realtime":
             raise ValueError("throttle applies to realtime triggers; digests are already "
                              "one delivery per period")
-        return self
+        return value
 
     @field_validator("filter")
     @classmethod

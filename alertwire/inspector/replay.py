@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from multidict import CIMultiDict
+
 from alertwire.delivery.http import HttpClient, SendError
 from alertwire.domain.bins import replayable_headers
 from alertwire.store import CapturedRequest
@@ -15,7 +17,8 @@ async def replay(
     client: HttpClient, request: CapturedRequest, url: str, *, timeout: float
 ) -> dict[str, Any]:
     """Send the captured method, headers and body to `url`; report like Test Connection."""
-    headers = dict(replayable_headers(request.headers))
+    # A multidict: a header the request repeated is replayed repeated, in its order.
+    headers = CIMultiDict(replayable_headers(request.headers))
     body = request.body if request.body or request.method not in ("GET", "HEAD") else None
     try:
         response = await client.send(request.method, url, headers=headers, body=body,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -27,6 +28,8 @@ from alertwire.store.throttles import GroupHits
 from alertwire.store.triggers import TriggerStore
 
 SCAN_CHUNK = 1000
+# Requests sharing one ingest transaction at most (each may carry many alerts).
+MAX_GROUP = 256
 # A filtered list stops scanning here and hands back a cursor to go on from.
 MAX_SCAN = 50_000
 
@@ -46,7 +49,13 @@ class StoredAlert:
 @dataclass(frozen=True)
 class IngestResult:
     ids: list[str]
-    deliveries: int
+    deliveries: int  # in a shared commit, all of them are counted in the first caller's
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    incoming: list[IncomingAlert]
+    result: asyncio.Future[IngestResult]
 
 
 class AlertStore:
@@ -54,6 +63,8 @@ class AlertStore:
         self._engine = engine
         self._triggers = triggers
         self._matchers: dict[tuple[str, str | None], Matcher] = {}
+        self._queue: list[_Waiting] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def _matcher(self, text: str, threat_level: str | None) -> Matcher:
         key = (text, threat_level)
@@ -68,7 +79,33 @@ class AlertStore:
         """Store the alerts and every realtime delivery they cause in one transaction:
         when this returns, both are durable (SPEC §3). Silenced alerts are stored and
         counted but cause nothing; throttled triggers send the first of a group and count
-        the rest."""
+        the rest.
+
+        Group commit: calls that arrive while a transaction is being written wait and then
+        share the next one, so many small requests cost one commit, not one each."""
+        waiting = _Waiting(incoming, asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await asyncio.shield(waiting.result)
+
+    async def _commit_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            try:
+                result = await self._ingest_now([a for w in batch for a in w.incoming])
+            except Exception as exc:
+                for w in batch:
+                    if not w.result.done():
+                        w.result.set_exception(exc)
+                continue
+            ids = iter(result.ids)
+            for i, w in enumerate(batch):
+                if not w.result.done():
+                    w.result.set_result(IngestResult([next(ids) for _ in w.incoming],
+                                                     result.deliveries if i == 0 else 0))
+
+    async def _ingest_now(self, incoming: list[IncomingAlert]) -> IngestResult:
         now = time.time()
         alert_rows: list[dict[str, Any]] = []
         delivery_rows: list[dict[str, Any]] = []

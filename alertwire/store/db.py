@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from alertwire.store import sqlite_inline
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every alertwire process.
 _MIGRATION_LOCK_ID = 0x616C6572  # "aler"
@@ -22,7 +25,11 @@ _MIGRATION_LOCK_ID = 0x616C6572  # "aler"
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Enough pooled connections for a busy server: one past the pool is opened (with its
+        # pragmas) and closed again for every use.
+        path = sa.engine.make_url(url).database or ":memory:"
+        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path, 30),
+                                     pool_size=20, max_overflow=20)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -34,11 +41,22 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction that will write. On SQLite it takes the write lock up front
     (BEGIN IMMEDIATE): a transaction that reads first and then writes would fail at once
     if another writer committed in between (SQLITE_BUSY_SNAPSHOT, which busy_timeout does
-    not retry). PostgreSQL ignores the option."""
-    async with engine.connect() as conn:
+    not retry). Never nest: on SQLite the inner one would wait for the outer forever."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    # One writer at a time in this process: queued here, not in SQLite's busy handler, which
+    # sleeps in steps of up to 100 ms while another connection holds the write lock.
+    lock = _sqlite_write_locks.setdefault(engine, asyncio.Lock())
+    async with lock, engine.connect() as conn:
         conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
         async with conn.begin():
             yield conn
+
+
+_sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

@@ -145,7 +145,10 @@ deliveries = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, server_default="alert"),
     sa.Column("alert_count", sa.Integer, nullable=False, server_default="1"),
     sa.Column("payload", sa.Text),  # the body when it is not an alert as received (digests)
-    sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    # Waiting deliveries in due order: what claims read, without scanning the backlog.
+    sa.Index("ix_deliveries_waiting", "next_attempt_at",
+             sqlite_where=sa.text("status IN ('pending', 'failed')"),
+             postgresql_where=sa.text("status IN ('pending', 'failed')")),
     sa.Index("ix_deliveries_lease", "lease_until"),
     sa.Index("ix_deliveries_alert", "alert_id"),
     sa.Index("ix_deliveries_integration", "integration_id", "created_at"),

@@ -146,10 +146,10 @@ async def test_keyboard_alone_reaches_and_operates_the_console(page: Page) -> No
     # From the top again, Tab walks the navigation; Enter follows a link.
     await page.goto("/alerts")
     names = []
-    for _ in range(6):
+    for _ in range(7):
         await page.keyboard.press("Tab")
         names.append(await page.evaluate("document.activeElement.textContent.trim()"))
-    assert {"Alerts", "Triggers", "Integrations", "Deliveries"} <= set(names)
+    assert {"Alerts", "Triggers", "Silences", "Integrations", "Deliveries"} <= set(names)
     while await page.evaluate("document.activeElement.textContent.trim()") != "Deliveries":
         await page.keyboard.press("Shift+Tab")
     await page.keyboard.press("Enter")

@@ -81,6 +81,11 @@ class Worker:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def wait_ready(self) -> str:
+        """Block until the worker printed its start-up line (it is claiming from then on)."""
+        assert self.process is not None and self.process.stdout is not None
+        return self.process.stdout.readline()
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> str:
         assert self.process is not None
         if self.process.poll() is None:
