@@ -27,6 +27,7 @@ from alertwire.domain.integrations import (
     UnsavedTest,
     connect_refusal,
     unmask_headers,
+    unmask_template_options,
     url_refusal,
 )
 from alertwire.domain.signing import generate_secret
@@ -126,9 +127,13 @@ async def update_integration(
     changes = patch.model_dump(exclude_unset=True)
     if "headers" in changes and changes["headers"] is not None:
         changes["headers"] = unmask_headers(changes["headers"], current.headers)
-    if changes.get("template", current.template) != current.template:
+    template = changes.get("template") or current.template
+    if template != current.template:
         # Another template's options mean nothing to the new one.
         changes.setdefault("template_options", {})
+    if changes.get("template_options") is not None:
+        changes["template_options"] = unmask_template_options(
+            template, changes["template_options"], current.template, current.template_options)
     merged.update(changes)
     try:
         spec = IntegrationCreate.model_validate(merged)

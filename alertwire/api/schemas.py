@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from alertwire.domain.integrations import mask_headers
+from alertwire.domain.integrations import mask_headers, mask_template_options
 from alertwire.store import Integration, TestRecord
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ class IntegrationOut(BaseModel):
     description: str | None
     headers: dict[str, str]  # secret values masked
     template: str
-    template_options: dict[str, Any]
+    template_options: dict[str, Any]  # secret options masked
     fallback: str | None
     status: str
     disabled_reason: str | None
@@ -77,7 +77,9 @@ class IntegrationOut(BaseModel):
             url=integration.url, success_codes=integration.success_codes,
             test_payload=integration.test_payload, description=integration.description,
             headers=mask_headers(integration.headers), template=integration.template,
-            template_options=integration.template_options, fallback=integration.fallback_id,
+            template_options=mask_template_options(integration.template,
+                                                   integration.template_options),
+            fallback=integration.fallback_id,
             status=integration.status, disabled_reason=integration.disabled_reason,
             max_concurrency=integration.max_concurrency, rate_limit=integration.rate_limit,
             circuit_open_until=iso(integration.circuit_open_until),

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from alertwire.console.session import Form
 from alertwire.domain.filters import FilterError, parse
-from alertwire.domain.integrations import DEFAULT_SUCCESS_CODES
+from alertwire.domain.integrations import DEFAULT_SUCCESS_CODES, mask_template_options
 from alertwire.store import Integration, Trigger
 
 M = TypeVar("M", bound=BaseModel)
@@ -52,6 +52,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
             message = "is required"
         elif err.get("type") == "literal_error":
             message = f"must be one of {ctx.get('expected', '')}"
+        if name == "template_options" and len(loc) > 1:  # which option
+            message = f"{'.'.join(map(str, loc[1:]))} {message}"
         found.setdefault(name, message)
     return found
 
@@ -74,7 +76,8 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
     if integration is None:
         return {"name": "", "method": "POST", "url": "",
                 "success_codes": ", ".join(map(str, DEFAULT_SUCCESS_CODES)),
-                "test_payload": "", "description": "", "headers": [("", "")]}
+                "test_payload": "", "description": "", "headers": [("", "")],
+                "template": "raw", "template_options": ""}
     return {
         "name": integration.name, "method": integration.method, "url": integration.url,
         "success_codes": ", ".join(map(str, integration.success_codes)),
@@ -82,6 +85,10 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         else json.dumps(integration.test_payload, indent=2),
         "description": integration.description or "",
         "headers": list(masked_headers.items()) or [("", "")],
+        "template": integration.template,
+        "template_options": json.dumps(mask_template_options(
+            integration.template, integration.template_options), indent=2)
+        if integration.template_options else "",
     }
 
 
@@ -93,6 +100,8 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         "url": form.get("url"), "success_codes": form.get("success_codes"),
         "test_payload": form.get("test_payload"), "description": form.get("description"),
         "headers": rows or [("", "")],
+        "template": form.get("template") or "raw",
+        "template_options": form.get("template_options"),
     })
     data: dict[str, Any] = {
         "name": form.get("name"), "method": form.get("method") or "POST",
@@ -129,7 +138,27 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         else:
             headers[name] = value
     data["headers"] = headers
+    data["template"] = form.get("template") or "raw"
+    options, problem = template_options(form)
+    if problem:
+        state.add_error("template_options", problem)
+    else:
+        data["template_options"] = options
     return data, state
+
+
+def template_options(form: Form) -> tuple[dict[str, Any], str | None]:
+    """The template options box: a JSON object, or empty for none; else what is wrong."""
+    text = form.get("template_options").strip()
+    if not text:
+        return {}, None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {}, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if not isinstance(value, dict):
+        return {}, "must be a JSON object, e.g. {\"project_key\": \"SEC\"}"
+    return value, None
 
 
 # ----------------------------------------------------------------------------------- triggers

@@ -10,18 +10,22 @@ ticket only counts for the exact configuration it tested.
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from alertwire.api.deps import Services, ServicesDep
 from alertwire.api.integrations import check_target, connect_integration, secret_out, test_and_record
 from alertwire.console.forms import (
     FormState,
+    field_errors,
     integration_values,
     read_integration,
+    template_options,
     validate,
 )
 from alertwire.console.pages import ConsoleRoute, redirect, render
@@ -30,11 +34,14 @@ from alertwire.delivery.connection_test import run_connection_test
 from alertwire.domain.integrations import (
     IntegrationConfig,
     IntegrationCreate,
+    TemplatePreview,
     UnsavedTest,
     mask_headers,
     unmask_headers,
+    unmask_template_options,
 )
 from alertwire.domain.signing import generate_secret
+from alertwire.domain.templates import TemplateRenderError, describe, preview
 from alertwire.errors import AlertwireError, Conflict
 from alertwire.store import Integration
 
@@ -42,6 +49,25 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 PAGE_SIZE = 50
 STATUSES = ("draft", "active", "disabled")
 TICKET_MAX_AGE = 3600.0
+
+
+def _template_choices() -> list[dict[str, Any]]:
+    """Each destination template with its options (from their JSON Schema) and a starting
+    point for the options box: the required ones, with their defaults where they have one."""
+    choices = []
+    for described in describe():
+        schema = described["options_schema"]
+        required = schema.get("required", [])
+        options = [{"name": name, "required": name in required,
+                    "about": spec.get("description") or spec.get("title", "")}
+                   for name, spec in schema.get("properties", {}).items()]
+        skeleton = {name: schema["properties"][name].get("default", "") for name in required}
+        choices.append(described | {"options": options,
+                                    "skeleton": json.dumps(skeleton, indent=2) if skeleton else ""})
+    return choices
+
+
+TEMPLATE_CHOICES = _template_choices()
 
 
 def _config_of(spec: IntegrationConfig) -> IntegrationConfig:
@@ -92,7 +118,8 @@ async def _edit_page(request: Request, services: Services, integration: Integrat
         state = FormState(values=integration_values(integration, mask_headers(integration.headers)))
     return render(
         request, "integration_form.html", status_code=status_code, integration=integration,
-        state=state, ticket=ticket, used_by=await store.triggers_using(integration.id),
+        state=state, ticket=ticket, templates=TEMPLATE_CHOICES,
+        used_by=await store.triggers_using(integration.id),
         recent=(await services.store.deliveries.page(integration_id=integration.id, limit=5))[0],
         paused_until=integration.circuit_open_until
         if (integration.circuit_open_until or 0) > time.time() else None,
@@ -103,7 +130,8 @@ async def _edit_page(request: Request, services: Services, integration: Integrat
 def _new_page(request: Request, state: FormState, status_code: int = 200,
               ticket: str = "") -> Response:
     return render(request, "integration_form.html", status_code=status_code, integration=None,
-                  state=state, ticket=ticket, used_by=[], recent=[], last_test=None,
+                  state=state, ticket=ticket, templates=TEMPLATE_CHOICES, used_by=[], recent=[],
+                  last_test=None,
                   last_test_current=False, connectable=False, paused_until=None)
 
 
@@ -175,6 +203,25 @@ async def _after_save(request: Request, services: Services, integration: Integra
     return redirect(request, f"/integrations/{integration.id}", message)
 
 
+@router.post("/integrations/preview")
+async def preview_form(form: ChangeForm) -> JSONResponse:
+    """The integration form's live preview: its template and options rendered for the
+    sample KubeArmor alert, or what is wrong (with the line, for a custom template)."""
+    options, problem = template_options(form)
+    if problem:
+        return JSONResponse({"ok": False, "error": f"Template options {problem}"}, 422)
+    try:
+        spec = TemplatePreview(template=form.get("template") or "raw", template_options=options)
+        content_type, body = preview(spec.template, spec.template_options)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        return JSONResponse({"ok": False, "errors": errors,
+                             "error": "; ".join(f"{k}: {v}" for k, v in errors.items())}, 422)
+    except TemplateRenderError as exc:
+        return JSONResponse({"ok": False, "error": str(exc), "line": exc.line}, 422)
+    return JSONResponse({"ok": True, "content_type": content_type, "body": body})
+
+
 @router.post("/integrations/test")
 async def test_new(request: Request, services: ServicesDep, form: ChangeForm) -> Response:
     """Test Connection for the Add webhook form (signed with a throwaway secret)."""
@@ -195,10 +242,14 @@ async def integration_page(request: Request, services: ServicesDep, viewer: View
 
 
 def _edited(form_data: dict[str, Any], integration: Integration) -> dict[str, Any]:
-    """The form's fields over the saved ones (template, fallback and limits are not on the
-    form), with masked header values the user left alone replaced by the stored secrets."""
+    """The form's fields over the saved ones (fallback and limits are not on the form), with
+    masked header values the user left alone replaced by the stored secrets."""
     data = integration.fields() | form_data
     data["headers"] = unmask_headers(form_data["headers"], integration.headers)
+    if "template_options" in form_data:
+        data["template_options"] = unmask_template_options(
+            form_data["template"], form_data["template_options"], integration.template,
+            integration.template_options)
     return data
 
 

@@ -215,16 +215,19 @@ def is_sensitive_header(name: str) -> bool:
     return bool(_SENSITIVE.search(name.lower()))
 
 
-def mask_header_value(name: str, value: str) -> str:
-    """`token ghp_abc123…` → `token ghp_…****`; values of harmless headers stay readable."""
-    if not is_sensitive_header(name):
-        return value
+def mask_secret(value: str) -> str:
+    """`token ghp_abc123…` → `token ghp_…****`: enough to recognise it, not to use it."""
     scheme, sep, rest = value.partition(" ")
     if sep and 0 < len(scheme) <= 10 and rest:
         return f"{scheme} {rest[:4]}…****"
     if len(value) > 8:
         return f"{value[:4]}…****"
     return "****"
+
+
+def mask_header_value(name: str, value: str) -> str:
+    """Values of harmless headers stay readable."""
+    return mask_secret(value) if is_sensitive_header(name) else value
 
 
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -241,6 +244,27 @@ def unmask_headers(submitted: dict[str, str], stored: dict[str, str]) -> dict[st
             result[name] = old
         else:
             result[name] = value
+    return result
+
+
+def mask_template_options(template: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options with the template's secret ones (`writeOnly` in its schema) masked."""
+    secret = templates.secret_options(template)
+    return {name: mask_secret(str(value)) if name in secret else value
+            for name, value in options.items()}
+
+
+def unmask_template_options(template: str, submitted: dict[str, Any], stored_template: str,
+                            stored: dict[str, Any]) -> dict[str, Any]:
+    """Keep a stored secret option when a client sends back the masked value it was shown
+    (only for the same template: another template's options mean nothing to this one)."""
+    result = dict(submitted)
+    if template != stored_template:
+        return result
+    for name in templates.secret_options(template) & submitted.keys() & stored.keys():
+        old = stored[name]
+        if submitted[name] != old and submitted[name] == mask_secret(str(old)):
+            result[name] = old
     return result
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from alertwire.domain import templates
 from alertwire.domain.crypto import Cipher, new_id
 from alertwire.domain.integrations import IntegrationConfig, IntegrationCreate
 from alertwire.domain.signing import generate_secret
@@ -99,7 +100,8 @@ class IntegrationStore:
             test_payload=None if m["test_payload"] is None else json.loads(m["test_payload"]),
             description=m["description"],
             headers=json.loads(self._cipher.decrypt(m["headers_enc"])),
-            template=m["template"], template_options=dict(m["template_options"]),
+            template=m["template"],
+            template_options=self._open_options(m["template"], m["template_options"]),
             secret=self._cipher.decrypt(m["secret_enc"]),
             previous_secret=(
                 self._cipher.decrypt(m["previous_secret_enc"])
@@ -119,10 +121,25 @@ class IntegrationStore:
             "test_payload": None if spec.test_payload is None else json.dumps(spec.test_payload),
             "description": spec.description,
             "headers_enc": self._cipher.encrypt(json.dumps(spec.headers)),
-            "template": spec.template, "template_options": spec.template_options,
+            "template": spec.template,
+            "template_options": self._seal_options(spec.template, spec.template_options),
             "fallback_id": spec.fallback, "max_concurrency": spec.max_concurrency,
             "rate_limit": spec.rate_limit,
         }
+
+    def _seal_options(self, template: str, options: dict[str, Any]) -> dict[str, Any]:
+        """Secret options (`templates.secret_options`) stored as `{"encrypted": <token>}`."""
+        secret = templates.secret_options(template)
+        return {name: {"encrypted": self._cipher.encrypt(json.dumps(value))}
+                if name in secret else value for name, value in options.items()}
+
+    def _open_options(self, template: str, stored: dict[str, Any]) -> dict[str, Any]:
+        # A secret option still in clear (saved before it was marked secret) reads as it is,
+        # and is encrypted the next time the integration is saved.
+        secret = templates.secret_options(template)
+        return {name: json.loads(self._cipher.decrypt(value["encrypted"]))
+                if name in secret and isinstance(value, dict) else value
+                for name, value in stored.items()}
 
     async def _check_fallback(self, conn: AsyncConnection, spec: IntegrationCreate,
                               own_id: str | None) -> None:

@@ -109,6 +109,53 @@
   const integrationForm = document.getElementById("integration-form");
   if (integrationForm) setUpIntegrationForm(integrationForm);
 
+  // The template picker: the chosen template's options shown, a starting point for its
+  // options box, and a live preview rendered by the server as the user types.
+  function setUpTemplatePreview(form) {
+    const select = form.querySelector("[data-template-select]");
+    const options = form.querySelector("[data-template-options]");
+    const panel = form.querySelector("[data-preview]");
+    if (!select || !options || !panel) return;
+    let timer = null;
+    let sent = 0;
+
+    async function refresh() {
+      const mine = ++sent;
+      const body = new URLSearchParams({ template: select.value, template_options: options.value });
+      const { status, data } = await post(panel.dataset.previewUrl, body);
+      if (mine !== sent) return; // a newer preview is on its way
+      const error = panel.querySelector("[data-preview-error]");
+      const type = panel.querySelector("[data-preview-type]");
+      const shown = panel.querySelector("[data-preview-body]");
+      if (status === 200 && data.ok) {
+        type.textContent = ` · ${data.content_type}`;
+        shown.textContent = typeof data.body === "string" ? data.body : JSON.stringify(data.body, null, 2);
+        error.hidden = true;
+      } else {
+        error.textContent = problem(data) + (data.line ? ` (template line ${data.line})` : "");
+        error.hidden = false;
+      }
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    }
+
+    select.addEventListener("change", () => {
+      let skeleton = "";
+      for (const help of form.querySelectorAll("[data-template-help]")) {
+        help.hidden = help.dataset.templateHelp !== select.value;
+        if (!help.hidden) skeleton = help.dataset.skeleton;
+      }
+      // Options belong to one template: start the next from its own required ones.
+      options.value = skeleton;
+      refresh();
+    });
+    options.addEventListener("input", later);
+    refresh();
+  }
+
   function setUpIntegrationForm(form) {
     const rows = form.querySelector("[data-header-rows]");
     const template = document.getElementById("header-row-template");
@@ -130,6 +177,7 @@
     form.addEventListener("input", (event) => {
       if (event.target.matches("[data-config]")) configChanged();
     });
+    setUpTemplatePreview(form);
     form.addEventListener("change", (event) => {
       if (event.target.matches("select[data-config]")) configChanged();
     });

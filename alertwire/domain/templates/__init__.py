@@ -44,7 +44,7 @@ from alertwire.domain.templates._text import json_bytes
 __all__ = [
     "JSON", "TEMPLATES", "Rendered", "Summary", "Template", "TemplateOptions",
     "TemplateRenderError", "describe", "fallback", "names", "preview", "preview_body", "render",
-    "summarize", "validate_options",
+    "secret_options", "summarize", "validate_options",
 ]
 
 log = logging.getLogger("alertwire.templates")
@@ -58,8 +58,21 @@ TEMPLATES: dict[str, Template[Any]] = {
 }
 
 
+# Each template's secret options: those its schema marks `writeOnly` (`_base.SECRET`).
+_SECRET_OPTIONS: dict[str, frozenset[str]] = {
+    t.name: frozenset(name for name, spec in t.options.model_json_schema()
+                      .get("properties", {}).items() if spec.get("writeOnly"))
+    for t in TEMPLATES.values()
+}
+
+
 def names() -> tuple[str, ...]:
     return tuple(TEMPLATES)
+
+
+def secret_options(template: str) -> frozenset[str]:
+    """The options of `template` that are secrets (encrypted at rest, masked on read)."""
+    return _SECRET_OPTIONS.get(template, frozenset())
 
 
 def validate_options(template: str, options: Mapping[str, Any]) -> dict[str, Any]:

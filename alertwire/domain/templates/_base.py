@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import JsonDict
 
 JSON = "application/json"
+# Marks an option as a secret in its JSON Schema (`Field(json_schema_extra=SECRET)`): JSON
+# Schema's `writeOnly` means "sent by clients, never returned". Such options are encrypted at
+# rest and masked on read, like secret header values.
+SECRET: JsonDict = {"writeOnly": True}
 
 
 class TemplateOptions(BaseModel):

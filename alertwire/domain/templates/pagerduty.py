@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from alertwire.domain.severity import destination_severity
-from alertwire.domain.templates._base import JSON, Rendered, Template, TemplateOptions
+from alertwire.domain.templates._base import (
+    JSON,
+    SECRET,
+    Rendered,
+    Template,
+    TemplateOptions,
+)
 from alertwire.domain.templates._summary import Summary, field_value, summarize
 from alertwire.domain.templates._text import (
     dumps,
@@ -34,7 +40,7 @@ FIELD_LIMIT = 255
 
 
 class PagerDutyOptions(TemplateOptions):
-    routing_key: str = Field(pattern=r"^[A-Za-z0-9]{32}$",
+    routing_key: str = Field(pattern=r"^[A-Za-z0-9]{32}$", json_schema_extra=SECRET,
                              description="The service's 32-character Events API v2 "
                                          "integration key.")
     dedup_fields: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(
