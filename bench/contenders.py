@@ -128,7 +128,8 @@ def _profile(pid: int, label: str) -> subprocess.Popen[bytes] | None:
         return None
     Path(out).mkdir(parents=True, exist_ok=True)
     target = Path(out) / f"alertwire-{label}-{time.strftime('%H%M%S')}.txt"
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw",
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--format", "raw",
                              "--rate", "250", "--output", str(target), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -29,13 +29,14 @@ from alertwire.console.forms import (
     validate,
 )
 from alertwire.console.pages import ConsoleRoute, redirect, render
-from alertwire.console.session import ChangeForm, ViewerDep, sealer
+from alertwire.console.session import ChangeForm, Form, ViewerDep, sealer
 from alertwire.delivery.connection_test import run_connection_test
 from alertwire.domain.integrations import (
     IntegrationConfig,
     IntegrationCreate,
     TemplatePreview,
     UnsavedTest,
+    hide_secrets,
     mask_headers,
     unmask_headers,
     unmask_template_options,
@@ -207,12 +208,31 @@ async def _after_save(request: Request, services: Services, integration: Integra
 async def preview_form(form: ChangeForm) -> JSONResponse:
     """The integration form's live preview: its template and options rendered for the
     sample KubeArmor alert, or what is wrong (with the line, for a custom template)."""
+    return _preview(form, None)
+
+
+@router.post("/integrations/{integration_id}/preview")
+async def preview_edited(services: ServicesDep, form: ChangeForm,
+                         integration_id: str) -> JSONResponse:
+    """The edit form's preview: secret options left masked stand for the saved ones."""
+    return _preview(form, await services.store.integrations.get(integration_id))
+
+
+def _preview(form: Form, saved: Integration | None) -> JSONResponse:
     options, problem = template_options(form)
     if problem:
         return JSONResponse({"ok": False, "error": f"Template options {problem}"}, 422)
+    template = form.get("template") or "raw"
+    hidden: dict[str, str] = {}
+    if saved is not None:
+        shown = options
+        options = unmask_template_options(template, shown, saved.template,
+                                          saved.template_options)
+        hidden = {str(options[k]): str(shown[k]) for k in options if options[k] != shown[k]}
     try:
-        spec = TemplatePreview(template=form.get("template") or "raw", template_options=options)
+        spec = TemplatePreview(template=template, template_options=options)
         content_type, body = preview(spec.template, spec.template_options)
+        body = hide_secrets(body, hidden)
     except ValidationError as exc:
         errors = field_errors(exc)
         return JSONResponse({"ok": False, "errors": errors,
@@ -243,7 +263,8 @@ async def integration_page(request: Request, services: ServicesDep, viewer: View
 
 def _edited(form_data: dict[str, Any], integration: Integration) -> dict[str, Any]:
     """The form's fields over the saved ones (fallback and limits are not on the form), with
-    masked header values the user left alone replaced by the stored secrets."""
+    masked header values and secret template options the user left alone replaced by the
+    stored secrets."""
     data = integration.fields() | form_data
     data["headers"] = unmask_headers(form_data["headers"], integration.headers)
     if "template_options" in form_data:

@@ -268,6 +268,20 @@ def unmask_template_options(template: str, submitted: dict[str, Any], stored_tem
     return result
 
 
+def hide_secrets(value: Any, secrets: dict[str, str]) -> Any:
+    """`value` (a rendered body) with each secret string in `secrets` replaced by its mask,
+    so a preview does not show the saved secret that the form showed masked."""
+    if isinstance(value, str):
+        for secret, masked in secrets.items():
+            value = value.replace(secret, masked)
+        return value
+    if isinstance(value, list):
+        return [hide_secrets(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: hide_secrets(item, secrets) for key, item in value.items()}
+    return value
+
+
 class LatestTest(Protocol):
     @property
     def ok(self) -> bool: ...

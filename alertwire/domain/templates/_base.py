@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.json_schema import JsonDict
+from pydantic.config import JsonDict
 
 JSON = "application/json"
 # Marks an option as a secret in its JSON Schema (`Field(json_schema_extra=SECRET)`): JSON
