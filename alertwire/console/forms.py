@@ -87,7 +87,7 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         "headers": list(masked_headers.items()) or [("", "")],
         "template": integration.template,
         "template_options": json.dumps(mask_template_options(
-            integration.template, integration.template_options), indent=2)
+            integration.template, integration.template_options), indent=2, ensure_ascii=False)
         if integration.template_options else "",
     }
 
