@@ -5,23 +5,12 @@ Connection (SPEC §6)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from tests.conftest import AppHarness
-from tests.integration.test_console import _csrf, _log_in
 from tests.receiver import Receiver
-
-
-@pytest.fixture
-async def console(api: AppHarness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A logged-in browser-like client and its CSRF token."""
-    transport = httpx.ASGITransport(app=api.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://alertwire.test") as client:
-        await _log_in(client)
-        yield client, _csrf((await client.get("/integrations/new")).text)
 
 
 async def test_preview_renders_the_chosen_template(

@@ -5,17 +5,14 @@ console, kept when a client sends the masked value back, and still sent on the w
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from alertwire.domain.integrations import IntegrationCreate
 from alertwire.store import Store
 from alertwire.store.schema import integrations
 from tests.conftest import AppHarness, raw_dump
-from tests.integration.test_console import _csrf, _log_in
 from tests.integration.test_delivery import FIM, active_integration, post_alerts, trigger
 from tests.receiver import Receiver, eventually
 
@@ -112,13 +109,6 @@ async def test_patch_keeps_the_key_unless_it_is_replaced(
     assert wrong.status_code == 422
     assert wrong.json()["field"] == "template_options.routing_key"
 
-
-@pytest.fixture
-async def console(api: AppHarness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    transport = httpx.ASGITransport(app=api.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://alertwire.test") as client:
-        await _log_in(client)
-        yield client, _csrf((await client.get("/integrations/new")).text)
 
 
 def edit_form(csrf: str, url: str, options: str, name: str = "pd") -> dict[str, str]:
