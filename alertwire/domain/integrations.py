@@ -89,18 +89,33 @@ def validate_template_options(value: dict[str, Any], info: ValidationInfo) -> di
     return templates.validate_options(template, value)
 
 
-class IntegrationConfig(BaseModel):
-    """What decides how a webhook is sent: the part a Test Connection exercises."""
+class TemplateChoice(BaseModel):
+    """A destination template and its options, checked against that template (SPEC §6)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    template: str = "raw"
+    template_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return validate_template(value)
+
+    @field_validator("template_options")
+    @classmethod
+    def _template_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return validate_template_options(value, info)
+
+
+class IntegrationConfig(TemplateChoice):
+    """What decides how a webhook is sent: the part a Test Connection exercises."""
 
     method: Annotated[Method, BeforeValidator(_upper)] = "POST"
     url: str
     success_codes: list[int] = Field(default_factory=lambda: list(DEFAULT_SUCCESS_CODES))
     test_payload: Any = None
     headers: dict[str, str] = Field(default_factory=dict)
-    template: str = "raw"
-    template_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("url")
     @classmethod
@@ -122,16 +137,6 @@ class IntegrationConfig(BaseModel):
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
         return validate_headers(value)
 
-    @field_validator("template")
-    @classmethod
-    def _template(cls, value: str) -> str:
-        return validate_template(value)
-
-    @field_validator("template_options")
-    @classmethod
-    def _template_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return validate_template_options(value, info)
-
     def fingerprint_source(self) -> bytes:
         """Canonical bytes of the configuration: a test is valid only for these exact bytes."""
         return json.dumps(
@@ -139,24 +144,10 @@ class IntegrationConfig(BaseModel):
         ).encode()
 
 
-class TemplatePreview(BaseModel):
+class TemplatePreview(TemplateChoice):
     """`POST /integrations/preview`: a template, its options and an alert (or the sample)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    template: str = "raw"
-    template_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     alert: Any = None
-
-    @field_validator("template")
-    @classmethod
-    def _template(cls, value: str) -> str:
-        return validate_template(value)
-
-    @field_validator("template_options")
-    @classmethod
-    def _template_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return validate_template_options(value, info)
 
 
 class IntegrationCreate(IntegrationConfig):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,19 +14,9 @@ from sqlalchemy import event
 from alertwire.domain.triggers import TriggerSpec
 from alertwire.store import Store
 from tests.conftest import AppHarness
-from tests.integration.test_console import _csrf, _log_in
 from tests.integration.test_delivery import active_integration, post_alerts, trigger
 from tests.integration.test_storm_control import alerts, channel
 from tests.receiver import Receiver, eventually
-
-
-@pytest.fixture
-async def browser(api: AppHarness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A logged-in cookie client (like a browser) and its CSRF token."""
-    transport = httpx.ASGITransport(app=api.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://alertwire.test") as client:
-        await _log_in(client)
-        yield client, _csrf((await client.get("/alerts")).text)
 
 
 async def _hook(api: AppHarness) -> str:
@@ -50,12 +39,12 @@ def _field_error(html: str, name: str) -> str:
 
 
 async def test_trigger_form_saves_throttle_frequency_and_time_zone(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str]
+    api: AppHarness, console: tuple[httpx.AsyncClient, str]
 ) -> None:
     """A throttle typed as `PolicyName, HostName` and `10m` and a daily digest in a time zone
     are saved as the API's fields, listed in the Frequency column, shown again for editing,
     and an edit that clears the throttle removes it."""
-    client, csrf = browser
+    client, csrf = console
     hook_id = await _hook(api)
     form = await client.get("/triggers/new")
     assert 'name="throttle_period"' in form.text and '<option value="Europe/Berlin">' in form.text
@@ -91,12 +80,12 @@ async def test_trigger_form_saves_throttle_frequency_and_time_zone(
     ({"timezone": "Mars/Olympus_Mons"}, "timezone", "'Mars/Olympus_Mons' is not an IANA time zone"),
 ])
 async def test_trigger_form_shows_bad_throttle_and_time_zone_inline(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str], changes: dict[str, str],
+    api: AppHarness, console: tuple[httpx.AsyncClient, str], changes: dict[str, str],
     field: str, message: str,
 ) -> None:
     """Each mistake comes back as 422 with the form as typed and the message next to the
     field; nothing is saved."""
-    client, csrf = browser
+    client, csrf = console
     answer = await client.post("/triggers/new",
                                data=_trigger_form(csrf, await _hook(api), **changes))
     assert answer.status_code == 422
@@ -105,9 +94,9 @@ async def test_trigger_form_shows_bad_throttle_and_time_zone_inline(
 
 
 async def test_trigger_form_filter_error_is_positioned(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str]
+    api: AppHarness, console: tuple[httpx.AsyncClient, str]
 ) -> None:
-    client, csrf = browser
+    client, csrf = console
     answer = await client.post("/triggers/new", data=_trigger_form(
         csrf, await _hook(api), filter="Action = Block AND"))
     assert answer.status_code == 422
@@ -116,12 +105,12 @@ async def test_trigger_form_filter_error_is_positioned(
 
 
 async def test_silence_lifecycle_in_the_console(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str], receiver: Receiver
+    api: AppHarness, console: tuple[httpx.AsyncClient, str], receiver: Receiver
 ) -> None:
     """A silence created in the console mutes matching alerts (stored, not delivered, the
     alert list and page say so, the silence counts it) while others are delivered; ending it
     asks first, then it is listed as expired; deleting asks first, then it is gone."""
-    client, csrf = browser
+    client, csrf = console
     hook = await active_integration(api, receiver.url + "/status/204")
     await trigger(api, [hook["id"]], filter="Action = Block", name="blocks")
     receiver.requests.clear()  # the connection test
@@ -174,12 +163,12 @@ async def test_silence_lifecycle_in_the_console(
      "ends_at", "The silence must end after it starts"),
 ])
 async def test_silence_form_shows_bad_input_inline(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str], fields: dict[str, str],
+    api: AppHarness, console: tuple[httpx.AsyncClient, str], fields: dict[str, str],
     field: str, message: str,
 ) -> None:
     """A bad filter (with its position), duration or time is a 422 that names the problem
     next to its field; nothing is created. Without the CSRF token the form is refused."""
-    client, csrf = browser
+    client, csrf = console
     data = {"csrf": csrf, "filter": "", "duration": "1h", "comment": "", "starts_at": "",
             "ends_at": ""} | fields
     answer = await client.post("/silences/new", data=data)
@@ -194,12 +183,12 @@ async def test_silence_form_shows_bad_input_inline(
 
 
 async def test_alert_list_and_page_show_triggers_fired_and_deliveries(
-    api: AppHarness, browser: tuple[httpx.AsyncClient, str], receiver: Receiver
+    api: AppHarness, console: tuple[httpx.AsyncClient, str], receiver: Receiver
 ) -> None:
     """An alert sent to two integrations shows `2 deliveries` on the list (linking to its
     page) and, on its page, the trigger it fired and both deliveries; an alert no trigger
     matched shows neither. A throttled trigger's held-back alert says so."""
-    client, _ = browser
+    client, _ = console
     one = await active_integration(api, receiver.url + "/status/204", name="one")
     two = await active_integration(api, receiver.url + "/status/204", name="two")
     fired = await trigger(api, [one["id"], two["id"]], filter="Action = Block", name="blocks")
