@@ -39,7 +39,9 @@ class Services:
             self.worker.wake()
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in its threadpool, a thread hop
+    # on every request.
     services: Services = request.app.state.services
     return services
 

@@ -54,6 +54,9 @@ class DeliveryWorker:
         self._cancelled: list[str] = []
         # integration id → (fetched at, the integration, its validated configuration)
         self._integrations: dict[str, tuple[float, Integration | None, IntegrationConfig | None]] = {}
+        # The last claim left due work behind for lack of capacity: finished sends must wake
+        # the claimer. Otherwise they need not, and a trickle of alerts costs one claim each.
+        self._held_back = False
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
 
@@ -87,9 +90,10 @@ class DeliveryWorker:
             self._wake.clear()
             claimed: list[Claimed] = []
             free = self.config.max_in_flight - sum(self._in_flight.values())
+            self._held_back = free <= 0
             if free > 0:
                 try:
-                    claimed = await self.store.deliveries.claim(
+                    claims = await self.store.deliveries.claim(
                         self.worker_id, limit=min(self.config.batch_size, free),
                         lease_seconds=self.config.lease_seconds,
                     )
@@ -97,6 +101,7 @@ class DeliveryWorker:
                     log.exception("claiming deliveries failed; retrying shortly")
                     await asyncio.sleep(1)
                     continue
+                claimed, self._held_back = claims, claims.held_back
             for item in claimed:
                 self._in_flight[item.integration_id] += 1
                 task = asyncio.create_task(self._deliver(item))
@@ -110,6 +115,8 @@ class DeliveryWorker:
         """Sleep until woken (new deliveries, or a send finished and freed capacity), until the
         next retry falls due, or for a poll interval at most. Work that is due but blocked by
         a concurrency cap waits for a wake-up, so a saturated endpoint is not polled in a loop."""
+        if self._wake.is_set():
+            return
         timeout = IDLE_POLL_SECONDS
         with contextlib.suppress(Exception):
             due = await self.store.deliveries.next_due_at()
@@ -218,12 +225,16 @@ class DeliveryWorker:
             self._flush.clear()
             # No waiting to fill a batch: sends that finish while a batch is being written
             # make up the next one, so batches grow with load and latency stays low.
-            await self._record_pending()
+            unsettled = await self._record_pending()
             if self._closing:
                 return
-            self._wake.set()  # their capacity is free again in the database
+            if self._held_back or unsettled:
+                # Capacity is free again in the database, or a retry or a fallback now
+                # waits: the claimer looks again (and recomputes when to wake).
+                self._wake.set()
 
-    async def _record_pending(self) -> None:
+    async def _record_pending(self) -> bool:
+        """Record what finished; whether any of it still waits (a retry or a fallback)."""
         outcomes, self._outcomes = self._outcomes, []
         cancelled, self._cancelled = self._cancelled, []
         try:
@@ -236,4 +247,5 @@ class DeliveryWorker:
         except Exception:
             # Unrecorded attempts are retried once their lease ends: at-least-once holds.
             log.exception("recording %d attempts failed", len(outcomes))
+        return any(outcome.status != "delivered" for outcome in outcomes)
 

@@ -102,6 +102,79 @@ def _delivery(m: Any) -> Delivery:
     )
 
 
+# The statements of the claim/record cycle, built once: building a SQLAlchemy expression
+# costs more than SQLite takes to run it, and a trickle of alerts runs a cycle per alert.
+_DUE = (
+    sa.select(deliveries.c.id, deliveries.c.integration_id)
+    .where(
+        WAITING,
+        deliveries.c.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(deliveries.c.lease_until.is_(None),
+               deliveries.c.lease_until < sa.bindparam("now")),
+    )
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_DUE_EXCEPT = _DUE.where(
+    deliveries.c.integration_id.not_in(sa.bindparam("full", expanding=True)))
+_LEASE = (
+    deliveries.update().where(deliveries.c.id.in_(sa.bindparam("picked", expanding=True)))
+    .values(lease_until=sa.bindparam("until"), leased_by=sa.bindparam("worker"))
+)
+_CLAIMED = (
+    sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.integration_id,
+              deliveries.c.trigger_id, deliveries.c.attempt_count,
+              deliveries.c.is_fallback, deliveries.c.kind,
+              deliveries.c.alert_count, deliveries.c.payload, alerts.c.body)
+    .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
+    .where(deliveries.c.id.in_(sa.bindparam("picked", expanding=True)))
+    .order_by(deliveries.c.next_attempt_at)
+)
+_IN_FLIGHT = sa.select(deliveries.c.integration_id).where(
+    deliveries.c.lease_until > sa.bindparam("now"))
+_LIMITS = (
+    sa.select(integrations.c.id, integrations.c.max_concurrency,
+              integrations.c.rate_limit, integrations.c.rate_tokens,
+              integrations.c.rate_checked_at, integrations.c.circuit_open_until)
+    .where(integrations.c.status == "active")
+)
+_NEXT_RETRY = (
+    sa.select(deliveries.c.next_attempt_at)
+    .where(WAITING, deliveries.c.next_attempt_at.is_not(None),
+           sa.or_(deliveries.c.lease_until.is_(None),
+                  deliveries.c.lease_until <= deliveries.c.next_attempt_at))
+    .order_by(deliveries.c.next_attempt_at).limit(1)
+)
+_FIRST_LEASE_END = sa.select(sa.func.min(deliveries.c.lease_until))
+_RECORD = deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
+    status=sa.bindparam("b_status"),
+    attempt_count=deliveries.c.attempt_count + 1,
+    next_attempt_at=sa.bindparam("b_next"),
+    last_status_code=sa.bindparam("b_code"),
+    last_error=sa.bindparam("b_error"),
+    delivered_at=sa.bindparam("b_delivered"),
+    lease_until=None, leased_by=None,
+)
+# Only integrations that were failing change: a healthy one is not rewritten per batch.
+_HEALTHY = (
+    integrations.update()
+    .where(integrations.c.id.in_(sa.bindparam("healthy", expanding=True)),
+           sa.or_(integrations.c.failing_since.is_not(None),
+                  integrations.c.consecutive_failures != 0,
+                  integrations.c.circuit_open_until.is_not(None)))
+    .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
+)
+
+
+class Claims(list[Claimed]):
+    """What a claim leased; `held_back` when some integration's limits (concurrency, rate,
+    circuit) may have kept due deliveries back, so the claimer should try again once
+    capacity frees up."""
+
+    held_back: bool = False
+
+
 class DeliveryStore:
     def __init__(
         self, engine: AsyncEngine, auto_disable_after: float,
@@ -113,7 +186,7 @@ class DeliveryStore:
 
     async def claim(
         self, worker_id: str, *, limit: int, lease_seconds: float, now: float | None = None,
-    ) -> list[Claimed]:
+    ) -> Claims:
         """Lease up to `limit` due deliveries, per integration no more than its own limits
         allow across all workers: its concurrency cap (deliveries leased anywhere), its rate
         limit and its circuit breaker (SPEC §5). So one slow endpoint cannot fill a batch.
@@ -128,34 +201,24 @@ class DeliveryStore:
                                    {"key": CLAIM_LOCK_KEY})
             allowed, limits = await self._shared_capacity(conn, now)
             full = [i for i, free in allowed.items() if free <= 0]
-            due = (
-                sa.select(deliveries.c.id, deliveries.c.integration_id)
-                .where(
-                    WAITING,
-                    deliveries.c.next_attempt_at <= now,
-                    sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-                )
-                .order_by(deliveries.c.next_attempt_at)
-                .limit(limit * 4)
-                .with_for_update(skip_locked=True)
-            )
-            if full:
-                due = due.where(deliveries.c.integration_id.not_in(full))
+            due = _DUE_EXCEPT if full else _DUE
             picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
-            for delivery_id, integration_id in await conn.execute(due):
+            claims = Claims()
+            claims.held_back = bool(full)
+            candidates = await conn.execute(due, {"now": now, "limit": limit * 4, "full": full})
+            for delivery_id, integration_id in candidates:
                 if taken[integration_id] >= allowed.get(integration_id, 0):
+                    claims.held_back = True
                     continue
                 taken[integration_id] += 1
                 picked.append(delivery_id)
                 if len(picked) == limit:
                     break
             if not picked:
-                return []
-            await conn.execute(
-                deliveries.update().where(deliveries.c.id.in_(picked))
-                .values(lease_until=now + lease_seconds, leased_by=worker_id)
-            )
+                return claims
+            await conn.execute(_LEASE, {"picked": picked, "until": now + lease_seconds,
+                                        "worker": worker_id})
             for integration_id, n in taken.items():
                 found = limits.get(integration_id)
                 if found is not None and found.rate_limit is not None:
@@ -163,21 +226,14 @@ class DeliveryStore:
                         integrations.update().where(integrations.c.id == integration_id)
                         .values(rate_tokens=refill(found, now) - n, rate_checked_at=now)
                     )
-            rows = await conn.execute(
-                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.integration_id,
-                          deliveries.c.trigger_id, deliveries.c.attempt_count,
-                          deliveries.c.is_fallback, deliveries.c.kind,
-                          deliveries.c.alert_count, deliveries.c.payload, alerts.c.body)
-                .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
-                .where(deliveries.c.id.in_(picked))
-                .order_by(deliveries.c.next_attempt_at)
-            )
-            return [
+            rows = await conn.execute(_CLAIMED, {"picked": picked})
+            claims.extend(
                 Claimed(r.id, r.alert_id, r.integration_id, r.trigger_id, r.attempt_count,
                         bool(r.is_fallback), r.payload if r.payload is not None else r.body,
                         r.kind, r.alert_count)
                 for r in rows
-            ]
+            )
+            return claims
 
     async def _shared_capacity(
         self, conn: AsyncConnection, now: float
@@ -186,15 +242,9 @@ class DeliveryStore:
         # Every change out of the waiting states clears the lease, so the lease index alone
         # finds what is in flight, however large the backlog.
         # (Counted here: a GROUP BY leads SQLite to scan the integration index instead.)
-        in_flight = Counter(row[0] for row in await conn.execute(
-            sa.select(deliveries.c.integration_id).where(deliveries.c.lease_until > now)))
+        in_flight = Counter(row[0] for row in await conn.execute(_IN_FLIGHT, {"now": now}))
         limits: dict[str, IntegrationLimits] = {}
-        for row in await conn.execute(
-            sa.select(integrations.c.id, integrations.c.max_concurrency,
-                      integrations.c.rate_limit, integrations.c.rate_tokens,
-                      integrations.c.rate_checked_at, integrations.c.circuit_open_until)
-            .where(integrations.c.status == "active")
-        ):
+        for row in await conn.execute(_LIMITS):
             limits[row.id] = IntegrationLimits(row.max_concurrency, row.rate_limit,
                                                row.rate_tokens, row.rate_checked_at,
                                                row.circuit_open_until)
@@ -206,14 +256,8 @@ class DeliveryStore:
         """When the earliest waiting delivery may become claimable: the first retry time of
         one not leased, or the first lease end. Both are read off an index."""
         async with self._engine.connect() as conn:
-            retry = await conn.scalar(
-                sa.select(deliveries.c.next_attempt_at)
-                .where(WAITING, deliveries.c.next_attempt_at.is_not(None),
-                       sa.or_(deliveries.c.lease_until.is_(None),
-                              deliveries.c.lease_until <= deliveries.c.next_attempt_at))
-                .order_by(deliveries.c.next_attempt_at).limit(1)
-            )
-            lease_end = await conn.scalar(sa.select(sa.func.min(deliveries.c.lease_until)))
+            retry = await conn.scalar(_NEXT_RETRY)
+            lease_end = await conn.scalar(_FIRST_LEASE_END)
         found = [float(v) for v in (retry, lease_end) if v is not None]
         return min(found) if found else None
 
@@ -233,15 +277,7 @@ class DeliveryStore:
                 } for r in records
             ])
             await conn.execute(
-                deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
-                    status=sa.bindparam("b_status"),
-                    attempt_count=deliveries.c.attempt_count + 1,
-                    next_attempt_at=sa.bindparam("b_next"),
-                    last_status_code=sa.bindparam("b_code"),
-                    last_error=sa.bindparam("b_error"),
-                    delivered_at=sa.bindparam("b_delivered"),
-                    lease_until=None, leased_by=None,
-                ),
+                _RECORD,
                 [
                     {"b_id": r.delivery_id, "b_status": r.status, "b_next": r.next_attempt_at,
                      "b_code": r.status_code, "b_error": r.error,
@@ -259,10 +295,7 @@ class DeliveryStore:
         healthy = {r.integration_id for r in records if r.succeeded}
         failing = {r.integration_id for r in records if not r.succeeded} - healthy
         if healthy:
-            await conn.execute(
-                integrations.update().where(integrations.c.id.in_(healthy))
-                .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
-            )
+            await conn.execute(_HEALTHY, {"healthy": sorted(healthy)})
         await self._circuit_breaker(conn, records, healthy, now)
         if failing:
             await conn.execute(

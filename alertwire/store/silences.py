@@ -81,10 +81,7 @@ class SilenceStore:
 
     @staticmethod
     async def active(conn: AsyncConnection, now: float) -> list[ActiveSilence]:
-        rows = await conn.execute(
-            sa.select(silences.c.id, silences.c.filter)
-            .where(silences.c.starts_at <= now, silences.c.ends_at > now)
-        )
+        rows = await conn.execute(_ACTIVE, {"now": now})
         return [ActiveSilence.compile(r.id, r.filter) for r in rows]
 
     @staticmethod
@@ -92,3 +89,8 @@ class SilenceStore:
         for silence_id, n in matched.items():
             await conn.execute(silences.update().where(silences.c.id == silence_id)
                                .values(matched_count=silences.c.matched_count + n))
+
+
+# Built once: every ingest transaction runs it.
+_ACTIVE = sa.select(silences.c.id, silences.c.filter).where(
+    silences.c.starts_at <= sa.bindparam("now"), silences.c.ends_at > sa.bindparam("now"))

@@ -6,6 +6,10 @@ nearly all of it in those hand-offs. SQLite itself answers in microseconds and c
 one fsync, so this module keeps aiosqlite's API (which SQLAlchemy's aiosqlite dialect drives)
 but runs each call at once instead.
 
+One call is different: the commit of a transaction that wrote waits for an fsync, which
+would stop the whole loop for it; that one runs on a thread, and the loop serves requests
+(and gathers the next group commit) meanwhile.
+
 What makes this safe: in WAL mode readers never wait for the writer, and `store.db.writing`
 lets one write transaction at a time into SQLite per process, so the only wait left is for
 another process's write transaction (SQLite's busy timeout), which is short.
@@ -43,6 +47,23 @@ class InlineConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _RunNow()  # type: ignore[assignment]
+        self._committed_changes = 0
+
+    async def commit(self) -> None:
+        conn = self._conn
+        if conn.total_changes == self._committed_changes:
+            conn.commit()  # nothing written: nothing to sync
+            return
+        # The connection is this transaction's alone until the commit returns, so the
+        # thread has it to itself.
+        done = asyncio.get_running_loop().run_in_executor(None, conn.commit)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])  # never hand the connection back mid-commit
+            raise
+        finally:
+            self._committed_changes = conn.total_changes
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # no thread to start

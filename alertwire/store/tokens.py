@@ -31,9 +31,17 @@ def _row(row: sa.Row[tuple[object, ...]]) -> ApiToken:
     )
 
 
+# Known tokens are remembered this long, so a request does not pay a SELECT for its token
+# (SPEC §10 single-alert ingest). A revocation takes effect at once in the process that made
+# it and within this many seconds in other processes sharing the database.
+TOKEN_CACHE_SECONDS = 2.0
+TOKEN_CACHE_SIZE = 1024
+
+
 class TokenStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._known: dict[str, tuple[ApiToken, float]] = {}  # by hash: token, when read
 
     async def create(self, token: str, name: str, scopes: list[str]) -> ApiToken:
         created = ApiToken(
@@ -55,13 +63,23 @@ class TokenStore:
             await self.create(token, name, scopes)
 
     async def find(self, token: str) -> ApiToken | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        known = self._known.get(digest)
+        if known is not None and now - known[1] < TOKEN_CACHE_SECONDS:
+            return known[0]
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(
-                    api_tokens.select().where(api_tokens.c.token_hash == hash_token(token))
-                )
+                await conn.execute(api_tokens.select().where(api_tokens.c.token_hash == digest))
             ).first()
-        return _row(row) if row is not None else None
+        if row is None:  # unknown tokens are not remembered: nobody can fill the cache
+            self._known.pop(digest, None)
+            return None
+        if len(self._known) >= TOKEN_CACHE_SIZE:
+            self._known.clear()
+        found = _row(row)
+        self._known[digest] = (found, now)
+        return found
 
     async def count(self) -> int:
         async with self._engine.connect() as conn:
@@ -76,4 +94,5 @@ class TokenStore:
     async def delete(self, token_id: str) -> bool:
         async with writing(self._engine) as conn:
             result = await conn.execute(api_tokens.delete().where(api_tokens.c.id == token_id))
+        self._known.clear()
         return result.rowcount > 0

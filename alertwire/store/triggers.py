@@ -183,14 +183,7 @@ class TriggerStore:
     async def routes(self, conn: AsyncConnection, frequencies: tuple[str, ...]) -> list[Route]:
         """Enabled triggers of these frequencies with their active integrations (others
         receive nothing)."""
-        rows = await conn.execute(
-            sa.select(triggers, integrations.c.id.label("integration_id"))
-            .join(trigger_channels, trigger_channels.c.trigger_id == triggers.c.id)
-            .join(integrations, integrations.c.id == trigger_channels.c.integration_id)
-            .where(triggers.c.enabled.is_(True), triggers.c.frequency.in_(frequencies),
-                   integrations.c.status == "active")
-            .order_by(triggers.c.id, integrations.c.id)
-        )
+        rows = await conn.execute(_ROUTES, {"frequencies": frequencies})
         routes: dict[str, Route] = {}
         for row in rows:
             m = row._mapping
@@ -204,6 +197,19 @@ class TriggerStore:
                 digest_sent_until=m["digest_sent_until"], integration_ids=ids,
             )
         return list(routes.values())
+
+
+# Built once: every ingest transaction runs it, and building the expression costs more than
+# SQLite takes to answer it.
+_ROUTES = (
+    sa.select(triggers, integrations.c.id.label("integration_id"))
+    .join(trigger_channels, trigger_channels.c.trigger_id == triggers.c.id)
+    .join(integrations, integrations.c.id == trigger_channels.c.integration_id)
+    .where(triggers.c.enabled.is_(True),
+           triggers.c.frequency.in_(sa.bindparam("frequencies", expanding=True)),
+           integrations.c.status == "active")
+    .order_by(triggers.c.id, integrations.c.id)
+)
 
 
 def _digest_start(spec: TriggerSpec, now: float) -> float | None:

@@ -71,3 +71,40 @@ async def test_concurrent_single_alerts_share_commits(api: AppHarness) -> None:
         assert stored["alert"] == {"Action": "Block", "n": n}
     # Without group commit this is 64 (one transaction per request).
     assert len(commits) <= 16, f"{len(commits)} ingest transactions for 64 requests"
+
+
+async def test_single_alert_request_work(api: AppHarness, monkeypatch: Any) -> None:
+    """One alert per POST (SPEC §10 single-alert ingest): no thread hop and a fixed,
+    small number of SQL statements per request (token lookup, then the ingest
+    transaction), whatever the number of requests already made."""
+    import starlette.concurrency
+
+    hops: list[object] = []
+    real = starlette.concurrency.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    # FastAPI calls it through its own module globals.
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    monkeypatch.setattr(fastapi.dependencies.utils, "run_in_threadpool", counted)
+    monkeypatch.setattr(fastapi.routing, "run_in_threadpool", counted)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    await api.client.post("/api/v1/alerts", json={"Action": "Block", "n": -1})  # warm
+    engine = api.services.store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for n in range(20):
+            answer = await api.client.post("/api/v1/alerts", json={"Action": "Block", "n": n})
+            assert answer.status_code == 202
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert hops == [], f"threadpool calls per request: {hops[:3]}"
+    print(f"SQL statements per single-alert request: {len(statements) / 20:.2f}")
+    assert len(statements) / 20 <= 4, "\n".join(s[:90] for s in statements[:12])

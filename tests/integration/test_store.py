@@ -210,6 +210,33 @@ async def test_tokens_are_stored_hashed(store: Store) -> None:
     assert "aw_plain_token_value" not in await raw_dump(store)
 
 
+async def test_revoked_token_stops_working(
+    store: Store, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Token lookups are remembered briefly (no SELECT per request), yet a revocation
+    works at once in the process that made it and within the cache time in another
+    process sharing the database."""
+    import alertwire.store.tokens
+
+    monkeypatch.setattr(alertwire.store.tokens, "TOKEN_CACHE_SECONDS", 0.3)
+    other = await Store.open(Settings(database_url=database_url).sqlalchemy_url,
+                             Cipher("test-secret-key"))
+    try:
+        first = await store.tokens.create("aw_first", "a", ["ingest"])
+        second = await store.tokens.create("aw_second", "b", ["ingest"])
+        assert await other.tokens.find("aw_first") is not None
+        assert await other.tokens.find("aw_second") is not None
+        assert await store.tokens.find("aw_first") is not None
+        await store.tokens.delete(first.id)
+        assert await store.tokens.find("aw_first") is None  # at once, here
+        await store.tokens.delete(second.id)
+        await asyncio.sleep(0.4)
+        assert await other.tokens.find("aw_second") is None  # after the cache time, there
+        assert await other.tokens.find("aw_first") is None
+    finally:
+        await other.close()
+
+
 async def test_concurrent_claims_and_ingests(store: Store) -> None:
     """Many workers' claims and API ingests at once: none fails with a lock error, and no
     delivery is leased to two claimers."""
