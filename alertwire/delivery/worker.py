@@ -57,6 +57,7 @@ class DeliveryWorker:
         # The last claim left due work behind for lack of capacity: finished sends must wake
         # the claimer. Otherwise they need not, and a trickle of alerts costs one claim each.
         self._held_back = False
+        self._next_due: float | None = None  # when waiting work next falls due, last we asked
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
 
@@ -109,20 +110,23 @@ class DeliveryWorker:
                 task.add_done_callback(self._tasks.discard)
             if len(claimed) >= self.config.batch_size:
                 continue
-            await self._idle()
+            await self._idle(asked=not claimed)
 
-    async def _idle(self) -> None:
+    async def _idle(self, asked: bool) -> None:
         """Sleep until woken (new deliveries, or a send finished and freed capacity), until the
         next retry falls due, or for a poll interval at most. Work that is due but blocked by
         a concurrency cap waits for a wake-up, so a saturated endpoint is not polled in a loop."""
         if self._wake.is_set():
             return
         timeout = IDLE_POLL_SECONDS
-        with contextlib.suppress(Exception):
-            due = await self.store.deliveries.next_due_at()
-            now = time.time()
-            if due is not None and due > now:
-                timeout = min(timeout, due - now)
+        # After a claim that found work, the last answer still holds: what that work leads
+        # to (a retry, a fallback) wakes the claimer when it is recorded.
+        if asked:
+            with contextlib.suppress(Exception):
+                self._next_due = await self.store.deliveries.next_due_at()
+        now = time.time()
+        if self._next_due is not None and self._next_due > now:
+            timeout = min(timeout, self._next_due - now)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 

@@ -333,6 +333,23 @@ async def test_commit_wakes_the_worker(api: AppHarness, receiver: Receiver) -> N
     assert max(latencies) < 0.5, latencies
 
 
+async def test_capped_integration_drains_without_polling(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """An integration with max_concurrency 1 gets its deliveries one after another, each
+    started as soon as the previous one is recorded, not at the next poll (1 s): twelve
+    alerts in one request arrive in well under the time twelve polls would take."""
+    hook = await active_integration(api, receiver.url + "/status/200", max_concurrency=1)
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    started = time.monotonic()
+    await post_alerts(api, json.dumps([{"Action": "Block", "n": i} for i in range(12)]).encode())
+    await eventually(lambda: len(receiver.requests) == 12, timeout=20)
+    elapsed = time.monotonic() - started
+    # Waiting for polls would take at least 11 s; each hand-over takes milliseconds.
+    assert elapsed < 3, f"12 capped deliveries took {elapsed:.1f} s"
+
+
 async def test_storm_reaches_a_throttled_trigger_as_a_handful(
     api: AppHarness, receiver: Receiver
 ) -> None:
