@@ -113,9 +113,10 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    # Routes are matched in order, and matching costs: the busiest path (alerts in) first.
+    app.include_router(alerts.router)
     app.include_router(health.router)
     app.include_router(integrations.router)
-    app.include_router(alerts.router)
     app.include_router(triggers.router)
     app.include_router(silences.router)
     app.include_router(deliveries.router)
