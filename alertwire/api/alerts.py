@@ -63,7 +63,7 @@ async def ingest(request: Request, services: ServicesDep, _: Ingester) -> dict[s
     for item in incoming:
         metrics.alerts_received.labels(item.source).inc()
     metrics.deliveries_created.inc(result.deliveries)
-    if result.deliveries:
+    if result.waiting:
         services.wake_workers()
     return {"accepted": len(result.ids), "ids": result.ids}
 

@@ -57,6 +57,10 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
             WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout),
         )
         await services.worker.start()
+        if store.dialect == "sqlite":
+            # The only worker there is: it takes new deliveries inside the ingest
+            # transaction instead of claiming them after it.
+            store.alerts.lessee = services.worker
         services.scheduler = Scheduler(store, services.wake_workers)
         services.scheduler.start()
         if store.dialect == "postgresql" and settings.database_url:
@@ -73,6 +77,7 @@ async def stop_services(services: Services) -> None:
     if services.scheduler is not None:
         await services.scheduler.stop()
     if services.worker is not None:
+        services.store.alerts.lessee = None
         await services.worker.stop()
     await services.http.close()
     await services.store.close()

@@ -57,6 +57,9 @@ class DeliveryWorker:
         # The last claim left due work behind for lack of capacity: finished sends must wake
         # the claimer. Otherwise they need not, and a trickle of alerts costs one claim each.
         self._held_back = False
+        # The last claim filled a batch: older work waits in the database, so new deliveries
+        # are not handed over ahead of it (`reserve`).
+        self._backlog = False
         self._next_due: float | None = None  # when waiting work next falls due, last we asked
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
@@ -64,6 +67,29 @@ class DeliveryWorker:
     def wake(self) -> None:
         """New deliveries were committed: claim now instead of at the next poll."""
         self._wake.set()
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.config.lease_seconds
+
+    def reserve(self, integration_id: str) -> bool:
+        """Take one new delivery for `integration_id` straight from the ingest transaction
+        (`store.alerts.Lessee`; its limits were checked there)? Not while stopping, while
+        older work waits, or past this worker's own cap."""
+        if self._stopping or self._backlog \
+                or sum(self._in_flight.values()) >= self.config.max_in_flight:
+            return False
+        self._in_flight[integration_id] += 1
+        return True
+
+    def release(self, claimed: list[Claimed]) -> None:
+        for item in claimed:
+            self._done_with(item.integration_id)
+
+    def adopt(self, claimed: list[Claimed]) -> None:
+        """Deliveries leased to this worker by the ingest transaction, now committed."""
+        for item in claimed:
+            self._start(item)
 
     async def start(self) -> None:
         self._claimer = asyncio.create_task(self._claim_loop(), name="claim")
@@ -105,12 +131,22 @@ class DeliveryWorker:
                 claimed, self._held_back = claims, claims.held_back
             for item in claimed:
                 self._in_flight[item.integration_id] += 1
-                task = asyncio.create_task(self._deliver(item))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            if len(claimed) >= self.config.batch_size:
+                self._start(item)
+            self._backlog = len(claimed) >= self.config.batch_size
+            if self._backlog:
                 continue
             await self._idle(asked=not claimed)
+
+    def _start(self, item: Claimed) -> None:
+        """Send a delivery this worker holds (counted in `_in_flight` already)."""
+        task = asyncio.create_task(self._deliver(item))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _done_with(self, integration_id: str) -> None:
+        self._in_flight[integration_id] -= 1
+        if self._in_flight[integration_id] <= 0:
+            del self._in_flight[integration_id]
 
     async def _idle(self, asked: bool) -> None:
         """Sleep until woken (new deliveries, or a send finished and freed capacity), until the
@@ -161,9 +197,7 @@ class DeliveryWorker:
         except Exception:  # never lose the loop; the lease expires and it is tried again
             log.exception("delivery %s failed unexpectedly", item.id)
         finally:
-            self._in_flight[item.integration_id] -= 1
-            if self._in_flight[item.integration_id] <= 0:
-                del self._in_flight[item.integration_id]
+            self._done_with(item.integration_id)
             self._flush.set()  # the recorder wakes the claimer once the lease is cleared
 
     async def _attempt(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alertwire.domain.alerts import IncomingAlert
 from alertwire.domain.digests import DigestAlert
@@ -20,6 +20,7 @@ from alertwire.domain.triggers import Matcher, group_key
 from alertwire.errors import NotFound
 from alertwire.store import throttles
 from alertwire.store.db import writing
+from alertwire.store.deliveries import Claimed, Lessee, shared_capacity
 from alertwire.store.ids import ordered_id
 from alertwire.store.notify import announce
 from alertwire.store.schema import alerts, deliveries
@@ -49,7 +50,9 @@ class StoredAlert:
 @dataclass(frozen=True)
 class IngestResult:
     ids: list[str]
-    deliveries: int  # in a shared commit, all of them are counted in the first caller's
+    # In a shared commit, all of them are counted in the first caller's result.
+    deliveries: int
+    waiting: int = 0  # of those, the ones left for a claim (not handed to a worker)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class AlertStore:
         self._matchers: dict[tuple[str, str | None], Matcher] = {}
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
+        # The in-process worker, when it is the only one (SQLite): see `_hand_off`.
+        self.lessee: Lessee | None = None
 
     def _matcher(self, text: str, threat_level: str | None) -> Matcher:
         key = (text, threat_level)
@@ -103,7 +108,8 @@ class AlertStore:
             for i, w in enumerate(batch):
                 if not w.result.done():
                     w.result.set_result(IngestResult([next(ids) for _ in w.incoming],
-                                                     result.deliveries if i == 0 else 0))
+                                                     result.deliveries if i == 0 else 0,
+                                                     result.waiting if i == 0 else 0))
 
     async def _ingest_now(self, incoming: list[IncomingAlert]) -> IngestResult:
         now = time.time()
@@ -111,6 +117,7 @@ class AlertStore:
         delivery_rows: list[dict[str, Any]] = []
         silenced: Counter[str] = Counter()
         held: dict[tuple[str, str], GroupHits] = {}
+        bodies: dict[str, str] = {}
         async with writing(self._engine) as conn:
             routes = await self._triggers.routes(conn, ("realtime",))
             compiled = [(r, self._matcher(r.filter, r.threat_level)) for r in routes]
@@ -119,6 +126,7 @@ class AlertStore:
                 alert_id = ordered_id("alr")
                 alert_rows.append({"id": alert_id, "received_at": now, "source": item.source,
                                    "body": item.raw})
+                bodies[alert_id] = item.raw
                 silence = next((s for s in active_silences if s.matches(item.alert)), None)
                 if silence is not None:
                     silenced[silence.id] += 1
@@ -136,11 +144,49 @@ class AlertStore:
                 await conn.execute(alerts.insert(), alert_rows)
             if held:
                 delivery_rows += await throttles.admit(conn, list(held.values()), now)
-            if delivery_rows:
-                await conn.execute(deliveries.insert(), delivery_rows)
-                await announce(conn)
-            await SilenceStore.count(conn, silenced)
-        return IngestResult([r["id"] for r in alert_rows], len(delivery_rows))
+            handed: list[Claimed] = []
+            try:
+                if delivery_rows:
+                    if self.lessee is not None:
+                        handed = await self._hand_off(conn, self.lessee, delivery_rows,
+                                                      bodies, now)
+                    await conn.execute(deliveries.insert(), delivery_rows)
+                    await announce(conn)
+                await SilenceStore.count(conn, silenced)
+            except BaseException:
+                if handed:
+                    assert self.lessee is not None
+                    self.lessee.release(handed)
+                raise
+        if handed:
+            assert self.lessee is not None
+            self.lessee.adopt(handed)
+        return IngestResult([r["id"] for r in alert_rows], len(delivery_rows),
+                            len(delivery_rows) - len(handed))
+
+    @staticmethod
+    async def _hand_off(
+        conn: AsyncConnection, lessee: Lessee, rows: list[dict[str, Any]],
+        bodies: dict[str, str], now: float,
+    ) -> list[Claimed]:
+        """Lease new deliveries to the in-process worker inside the ingest transaction,
+        within the same limits a claim applies, so no claim is needed to start them.
+        Rate-limited integrations are left to the claim, which keeps their token count."""
+        allowed, limits = await shared_capacity(conn, now)
+        handed: list[Claimed] = []
+        for row in rows:
+            row["lease_until"] = row["leased_by"] = None
+            integration_id = row["integration_id"]
+            found = limits.get(integration_id)
+            if row["kind"] != "alert" or found is None or found.rate_limit is not None \
+                    or allowed.get(integration_id, 0) <= 0 or not lessee.reserve(integration_id):
+                continue
+            allowed[integration_id] -= 1
+            row["lease_until"] = now + lessee.lease_seconds
+            row["leased_by"] = lessee.worker_id
+            handed.append(Claimed(row["id"], row["alert_id"], integration_id, row["trigger_id"],
+                                  0, False, bodies[row["alert_id"]]))
+        return handed
 
     async def received_between(
         self, start: float, end: float, keep: Callable[[dict[str, Any]], bool]

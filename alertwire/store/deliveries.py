@@ -6,7 +6,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -167,6 +167,44 @@ _HEALTHY = (
 )
 
 
+async def shared_capacity(
+    conn: AsyncConnection, now: float
+) -> tuple[dict[str, int], dict[str, IntegrationLimits]]:
+    """Each active integration's remaining capacity across all workers."""
+    # Every change out of the waiting states clears the lease, so the lease index alone
+    # finds what is in flight, however large the backlog.
+    # (Counted here: a GROUP BY leads SQLite to scan the integration index instead.)
+    in_flight = Counter(row[0] for row in await conn.execute(_IN_FLIGHT, {"now": now}))
+    limits: dict[str, IntegrationLimits] = {}
+    for row in await conn.execute(_LIMITS):
+        limits[row.id] = IntegrationLimits(row.max_concurrency, row.rate_limit,
+                                           row.rate_tokens, row.rate_checked_at,
+                                           row.circuit_open_until)
+    allowed = {i: free_capacity(found, in_flight.get(i, 0), now)
+               for i, found in limits.items()}
+    return allowed, limits
+
+
+class Lessee(Protocol):
+    """A delivery worker in this process that takes new deliveries straight from the
+    ingest transaction, leased to it there, instead of claiming them afterwards: one
+    transaction less between an alert and its send (SPEC §10 latency)."""
+
+    worker_id: str
+
+    @property
+    def lease_seconds(self) -> float: ...
+
+    def reserve(self, integration_id: str) -> bool:
+        """Room for one more now (counted until `adopt` or `release`)?"""
+
+    def adopt(self, claimed: list[Claimed]) -> None:
+        """They are committed: send them."""
+
+    def release(self, claimed: list[Claimed]) -> None:
+        """The transaction failed: forget the reservations."""
+
+
 class Claims(list[Claimed]):
     """What a claim leased; `held_back` when some integration's limits (concurrency, rate,
     circuit) may have kept due deliveries back, so the claimer should try again once
@@ -199,7 +237,7 @@ class DeliveryStore:
             if conn.dialect.name == "postgresql":
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                    {"key": CLAIM_LOCK_KEY})
-            allowed, limits = await self._shared_capacity(conn, now)
+            allowed, limits = await shared_capacity(conn, now)
             full = [i for i, free in allowed.items() if free <= 0]
             due = _DUE_EXCEPT if full else _DUE
             picked: list[str] = []
@@ -234,23 +272,6 @@ class DeliveryStore:
                 for r in rows
             )
             return claims
-
-    async def _shared_capacity(
-        self, conn: AsyncConnection, now: float
-    ) -> tuple[dict[str, int], dict[str, IntegrationLimits]]:
-        """Each active integration's remaining capacity across all workers."""
-        # Every change out of the waiting states clears the lease, so the lease index alone
-        # finds what is in flight, however large the backlog.
-        # (Counted here: a GROUP BY leads SQLite to scan the integration index instead.)
-        in_flight = Counter(row[0] for row in await conn.execute(_IN_FLIGHT, {"now": now}))
-        limits: dict[str, IntegrationLimits] = {}
-        for row in await conn.execute(_LIMITS):
-            limits[row.id] = IntegrationLimits(row.max_concurrency, row.rate_limit,
-                                               row.rate_tokens, row.rate_checked_at,
-                                               row.circuit_open_until)
-        allowed = {i: free_capacity(found, in_flight.get(i, 0), now)
-                   for i, found in limits.items()}
-        return allowed, limits
 
     async def next_due_at(self) -> float | None:
         """When the earliest waiting delivery may become claimable: the first retry time of

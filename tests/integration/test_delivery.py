@@ -350,6 +350,24 @@ async def test_capped_integration_drains_without_polling(
     assert elapsed < 3, f"12 capped deliveries took {elapsed:.1f} s"
 
 
+async def test_handed_over_deliveries_keep_the_concurrency_cap(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """New deliveries handed to the worker inside the ingest transaction count against the
+    integration's cap like claimed ones: many one-alert requests at once to an endpoint
+    capped at 2 never see a third request in flight, and every alert arrives once."""
+    hook = await active_integration(api, receiver.url + "/delay/0.1", max_concurrency=2)
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    receiver.max_in_flight = 0
+    await asyncio.gather(*(post_alerts(api, json.dumps({"Action": "Block", "n": i}).encode())
+                           for i in range(16)))
+    await eventually(lambda: len(receiver.requests) == 16, timeout=20)
+    await asyncio.sleep(0.3)
+    assert receiver.max_in_flight == 2
+    assert sorted(json.loads(r.body)["n"] for r in receiver.requests) == list(range(16))
+
+
 async def test_storm_reaches_a_throttled_trigger_as_a_handful(
     api: AppHarness, receiver: Receiver
 ) -> None:
