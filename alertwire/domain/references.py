@@ -22,8 +22,8 @@ class MissingVariables(ValueError):
         listed = ", ".join(names)
         super().__init__(
             f"environment variable{'s' if len(names) > 1 else ''} not set: {listed} "
-            "(the configuration refers to them as ${NAME}; set them, e.g. "
-            f"`export {names[0]}=...`, and apply again)"
+            f"(referred to as ${{{names[0]}}}; set {'them' if len(names) > 1 else 'it'}, "
+            f"e.g. `export {names[0]}=...`, and run the command again)"
         )
 
 
