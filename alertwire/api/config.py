@@ -126,13 +126,16 @@ async def existing(store: Store) -> tuple[list[Existing], list[Existing]]:
 async def apply_document(services: Services, document: ConfigDocument, *, dry_run: bool,
                          prune: bool) -> tuple[Plan, list[FailureOut]]:
     integrations, triggers = await existing(services.store)
-    plan = configuration.plan(document, integrations, triggers, prune=prune)
+    try:
+        plan = configuration.plan(document, integrations, triggers, prune=prune)
+    except Invalid as exc:  # located in the request body, as its other errors are
+        raise Invalid(f"config.{exc.message}", field=f"config.{exc.field}") from None
     for step in plan.integrations:
         if step.config_changed:
             try:
                 check_target(services, step.spec.url)
             except Invalid as exc:
-                where = f"integrations.{step.spec.name}.url"
+                where = f"config.integrations.{step.spec.name}.url"
                 raise Invalid(f"{where}: {exc.message.removeprefix('url: ')}",
                               field=where) from None
     if dry_run:

@@ -187,12 +187,12 @@ async def test_bad_documents_change_nothing(api: AppHarness) -> None:
         "integrations": {"ok": {"url": "https://ok.example.com"},
                          "bad": {"url": "https://x.example.com", "success_codes": [999]}}}})
     assert bad.status_code == 422
-    assert bad.json()["field"] == "integrations.bad.success_codes"
+    assert bad.json()["field"] == "config.integrations.bad.success_codes"
     assert "999" in bad.json()["message"]
     refused = await api.client.post("/api/v1/config/apply", json={"config": {
         "integrations": {"meta": {"url": "http://169.254.169.254/latest"}}}})
     assert refused.status_code == 422
-    assert refused.json()["field"] == "integrations.meta.url"
+    assert refused.json()["field"] == "config.integrations.meta.url"
     assert "SSRF" in refused.json()["message"]
     version = await api.client.post("/api/v1/config/apply", json={"config": {"version": 2}})
     assert version.status_code == 422 and version.json()["field"] == "config.version"
