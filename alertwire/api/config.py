@@ -84,9 +84,12 @@ class ApplyOut(BaseModel):
 
 
 @router.get("", response_model=ExportOut)
-async def export_config(services: ServicesDep, _: Admin) -> ExportOut:
-    """Every integration and trigger, keyed by name, fields at their defaults left out."""
-    document, secrets = configuration.export(*await existing(services.store))
+async def export_config(services: ServicesDep, _: Admin,
+                        signing_secrets: bool = True) -> ExportOut:
+    """Every integration and trigger, keyed by name, fields at their defaults left out.
+    `signing_secrets=false` leaves signing secrets out (apply then keeps each server's own)."""
+    document, secrets = configuration.export(*await existing(services.store),
+                                             signing_secrets=signing_secrets)
     return ExportOut(config=document, secrets=[
         SecretReferenceOut(variable=s.variable, integration=s.integration, kind=s.kind, key=s.key)
         for s in secrets])

@@ -56,6 +56,9 @@ def _header(secrets: list[dict[str, Any]], server: str) -> str:
 def export(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file instead of stdout.", show_default=False)] = None,
+    signing_secrets: Annotated[bool, typer.Option(
+        "--signing-secrets/--no-signing-secrets",
+        help="Refer to each integration's signing secret; without, apply leaves them be.")] = True,
     url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
 ) -> None:
     """Print every integration and trigger as YAML (`> alertwire.yaml`).
@@ -64,7 +67,7 @@ def export(
     ${ALERTWIRE_SECRET_<INTEGRATION>_HEADER_<HEADER>}, ${…_OPTION_<OPTION>} and
     ${…_SIGNING_SECRET}."""
     with connect(url, token, as_json) as api:
-        found = api.get("/api/v1/config")
+        found = api.get("/api/v1/config", signing_secrets=str(signing_secrets).lower())
         server = api.url
     if as_json:
         text = json.dumps(found, indent=2, ensure_ascii=False) + "\n"

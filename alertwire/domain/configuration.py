@@ -407,8 +407,8 @@ def _claim(base: str, taken: set[str]) -> str:
     return candidate
 
 
-def _export_integration(item: Existing, prefix: str,
-                        secrets: list[SecretReference]) -> dict[str, Any]:
+def _export_integration(item: Existing, prefix: str, secrets: list[SecretReference],
+                        signing_secrets: bool) -> dict[str, Any]:
     parts: set[str] = set()
 
     def variable(part: str, kind: Literal["header", "template_option", "signing_secret"],
@@ -430,25 +430,26 @@ def _export_integration(item: Existing, prefix: str,
             value = {o: variable(f"OPTION_{_slug(o)}", "template_option", o)
                      if o in secret else v for o, v in (value or {}).items()}
         entry[name] = value
-    if item.signing_secret:
+    if item.signing_secret and signing_secrets:
         entry["signing_secret"] = variable("SIGNING_SECRET", "signing_secret", None)
     if item.status in ("active", "disabled"):
         entry["status"] = item.status
     return entry
 
 
-def export(integrations: list[Existing],
-           triggers: list[Existing]) -> tuple[dict[str, Any], list[SecretReference]]:
+def export(integrations: list[Existing], triggers: list[Existing], *,
+           signing_secrets: bool = True) -> tuple[dict[str, Any], list[SecretReference]]:
     """The document for what a server holds, and the secrets it refers to: secret header
     values, secret template options and signing secrets become
     `${ALERTWIRE_SECRET_<INTEGRATION>_HEADER_<HEADER>}`, `…_OPTION_<OPTION>}` and
     `…_SIGNING_SECRET}` (names upper-cased, other characters `_`; a name that would repeat
-    another's gets `_2`)."""
+    another's gets `_2`). Without `signing_secrets` they are left out: unmanaged."""
     secrets: list[SecretReference] = []
     slugs: set[str] = set()
     written_i = {
         item.name: _export_integration(
-            item, SECRET_PREFIX + _claim(_slug(item.name) or "INTEGRATION", slugs), secrets)
+            item, SECRET_PREFIX + _claim(_slug(item.name) or "INTEGRATION", slugs), secrets,
+            signing_secrets)
         for item in sorted(integrations, key=lambda e: (e.name.lower(), e.id))
     }
     written_t: dict[str, Any] = {}

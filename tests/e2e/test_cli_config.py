@@ -86,6 +86,10 @@ async def test_export_then_apply_here_and_on_a_new_server(
         await ok(first, "config", "export", "-o", str(config))
         assert config.read_text() == text
 
+        unsigned = yaml.safe_load((await ok(first, "config", "export", "--no-signing-secrets")).stdout)
+        assert "signing_secret" not in unsigned["integrations"]["SIEM"]
+        assert unsigned["integrations"]["SIEM"]["headers"] == siem["headers"]
+
         missing = await cli(first, "config", "apply", str(config))
         assert missing.returncode == 1 and missing.stdout == ""
         assert f"environment variables not set: {', '.join(variables)}" in missing.stderr

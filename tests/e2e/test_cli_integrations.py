@@ -198,8 +198,9 @@ async def test_token_commands(server: Server) -> None:
     assert {"dashboard", "ci-sender"} <= set(names) and names["dashboard"].get("token") is None
 
     assert (await cli(server, "integrations", "list", token=secret)).returncode == 0
+    # --token wins over ALERTWIRE_TOKEN (which holds the admin token here).
     refused = await cli(server, "integrations", "add", "nope", "https://example.com",
-                        token=secret)
+                        "--token", secret)
     assert refused.returncode == 1
     assert "this token has scope read; this needs admin (HTTP 403)" in refused.stderr
     bad_scope = await cli(server, "tokens", "create", "x", "--scope", "root")

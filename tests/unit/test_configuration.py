@@ -78,6 +78,17 @@ def test_export_writes_references_never_secrets() -> None:
         ("ALERTWIRE_SECRET_PAGER_SIGNING_SECRET", "signing_secret", None)]
 
 
+def test_signing_secrets_may_be_left_unmanaged() -> None:
+    """Without signing secrets the document leaves them out, and applying it keeps the
+    server's own (no change)."""
+    integrations, triggers = server()
+    document, secrets = export(integrations, triggers, signing_secrets=False)
+    assert all("signing_secret" not in e for e in document["integrations"].values())
+    assert {s.kind for s in secrets} == {"header", "template_option"}
+    resolved = ConfigDocument.model_validate(resolve(document, env_for(secrets)))
+    assert plan(resolved, integrations, triggers, prune=True).changes == []
+
+
 def test_variable_names_never_collide() -> None:
     """Two names that make the same variable name get distinct ones (`_2`)."""
     _, secrets = export([integration("a-b"), integration("a b")], [])
