@@ -29,6 +29,7 @@ TokenOption = Annotated[
     typer.Option("--token", help="API token (ALERTWIRE_TOKEN; default: the saved admin token).",
                  show_default=False),
 ]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Machine-readable JSON on stdout (errors on stderr).")
 ]
@@ -209,3 +210,14 @@ def find_trigger(api: ApiClient, ref: str) -> dict[str, Any]:
 def integration_names(api: ApiClient) -> dict[str, str]:
     """Integration id → name, to show names where the API gives ids."""
     return {i["id"]: i["name"] for i in api.every("/api/v1/integrations")}
+
+
+def confirm(question: str, yes: bool, as_json: bool) -> None:
+    """Ask before something that cannot be undone; without a terminal, --yes is needed."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(Failure(f"{question} Pass --yes to confirm (no terminal to ask on)."), as_json)
+    if not typer.confirm(question, err=True):
+        typer.echo("cancelled", err=True)
+        raise typer.Exit(1)

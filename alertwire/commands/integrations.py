@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,8 +16,9 @@ from alertwire.commands._client import (
     JsonOption,
     TokenOption,
     UrlOption,
+    Yes,
+    confirm,
     connect,
-    fail,
     find_integration,
 )
 from alertwire.commands._output import emit_json, emit_table, fields, when
@@ -51,7 +51,6 @@ MaxConcurrency = Annotated[int | None, typer.Option(
     "--max-concurrency", help="Requests in flight at once.", show_default=False)]
 RateLimit = Annotated[float | None, typer.Option(
     "--rate-limit", help="Requests per second.", show_default=False)]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 def _usage(message: str) -> typer.BadParameter:
@@ -85,7 +84,10 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def parse_payload(text: str) -> Any:
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    except OSError as exc:
+        raise _usage(f"--test-payload: cannot read {text[1:]}: {exc.strerror or exc}") from None
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -328,17 +330,6 @@ def disable(ref: Ref, url: UrlOption = None, token: TokenOption = None,
         emit_json(item)
         return
     typer.echo(f"disabled integration {_summary(item)}")
-
-
-def confirm(question: str, yes: bool, as_json: bool) -> None:
-    """Ask before something that cannot be undone; without a terminal, --yes is needed."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        fail(Failure(f"{question} Pass --yes to confirm (no terminal to ask on)."), as_json)
-    if not typer.confirm(question, err=True):
-        typer.echo("cancelled", err=True)
-        raise typer.Exit(1)
 
 
 @app.command("delete")

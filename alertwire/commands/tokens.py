@@ -12,10 +12,11 @@ from alertwire.commands._client import (
     JsonOption,
     TokenOption,
     UrlOption,
+    Yes,
+    confirm,
     connect,
 )
 from alertwire.commands._output import emit_json, emit_table, when
-from alertwire.commands.integrations import Yes, confirm
 
 app = typer.Typer(help="API tokens: admin, ingest (may only post alerts) or read.",
                   no_args_is_help=True)

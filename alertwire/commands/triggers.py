@@ -12,13 +12,14 @@ from alertwire.commands._client import (
     JsonOption,
     TokenOption,
     UrlOption,
+    Yes,
+    confirm,
     connect,
     find_integration,
     find_trigger,
     integration_names,
 )
 from alertwire.commands._output import emit_json, emit_table, fields, when
-from alertwire.commands.integrations import Yes, confirm
 
 app = typer.Typer(help="Triggers: saved filters that route alerts to integrations.",
                   no_args_is_help=True)

@@ -321,9 +321,6 @@ def plan(document: ConfigDocument, integrations: list[Existing], triggers: list[
         current = dict(existing.fields)
         if current.get("fallback") is not None:
             current["fallback"] = _display(current["fallback"].lower(), file_i, server_i)
-        if fields["fallback"] is not None and current.get("fallback") is not None and \
-                fields["fallback"].lower() == current["fallback"].lower():
-            fields["fallback"] = current["fallback"]
         changes = _diff(current, fields, INTEGRATION_FIELDS, INTEGRATION_DEFAULTS)
         if spec.name != existing.name:
             changes.insert(0, FieldChange("name", existing.name, spec.name))

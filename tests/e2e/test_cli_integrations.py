@@ -54,7 +54,8 @@ async def test_integration_lifecycle(server: Server, receiver: Receiver) -> None
     out = await ok(server, "integrations", "add", "lifecycle", receiver.url + "/hook",
                    "--header", "Authorization: Bearer ${HOOK_TOKEN}", "--header", "X-Team: sec",
                    "--success-code", "200", "--success-code", "204",
-                   "--description", "The SOC's webhook", env=env)
+                   "--description", "The SOC's webhook", "--test-payload", '{"hello": "world"}',
+                   env=env)
     assert "added integration 'lifecycle'" in out and "draft" in out
     assert "next: alertwire integrations test lifecycle" in out
 
@@ -76,6 +77,7 @@ async def test_integration_lifecycle(server: Server, receiver: Receiver) -> None
     tested = await ok(server, "integrations", "test", "lifecycle")
     assert "ok: 'lifecycle' answered 200" in tested
     assert receiver.requests[-1].header("Authorization") == "Bearer s3cr3t-value-123"
+    assert json.loads(receiver.requests[-1].body) == {"hello": "world"}
     assert "is active" in await ok(server, "integrations", "connect", "lifecycle")
 
     edited = await ok(server, "integrations", "edit", "lifecycle", "--header", "X-Team: blue",
@@ -88,8 +90,11 @@ async def test_integration_lifecycle(server: Server, receiver: Receiver) -> None
     assert receiver.requests[-1].header("Authorization") == "Bearer s3cr3t-value-123"
     assert receiver.requests[-1].header("X-Team") == "blue"
     removed = await as_json(server, "integrations", "edit", "lifecycle", "--remove-header",
-                            "x-team")
+                            "x-team", "--method", "put", "--max-concurrency", "3",
+                            "--rate-limit", "2.5")
     assert removed["headers"] == {"Authorization": "Bearer s3cr…****"}
+    assert (removed["method"], removed["max_concurrency"], removed["rate_limit"]) == \
+        ("PUT", 3, 2.5)
 
     assert "disabled integration" in await ok(server, "integrations", "disable", "lifecycle")
     assert (await as_json(server, "integrations", "show", "lifecycle"))["status"] == "disabled"
