@@ -5,21 +5,30 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aiohttp
 import typer
-import uvicorn
 
 import alertwire
-from alertwire.bootstrap import ADMIN_TOKEN_FILE, AdminToken
+from alertwire.commands import config, deliveries, integrations, tokens, triggers
+from alertwire.commands._client import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    client_target,
+    connect,
+)
+from alertwire.commands._output import emit_json
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 from alertwire.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from alertwire.bootstrap import AdminToken
 
 app = typer.Typer(
     help="alertwire: runtime-security alerts (KubeArmor, Falco, any JSON) to webhooks.",
@@ -78,6 +87,8 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API, console, inspector and delivery workers in one process (SQLite by default)."""
+    import uvicorn
+
     from alertwire.api.app import create_app
 
     settings = _settings()
@@ -121,58 +132,27 @@ alerts_app = typer.Typer(help="Send and read alerts through a running server.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
-UrlOption = Annotated[
-    str | None, typer.Option("--url", help="Server URL (ALERTWIRE_URL; default from settings).")
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option("--token", help="API token (ALERTWIRE_TOKEN; default: the saved admin token)."),
-]
-
-
-def _client_target(url: str | None, token: str | None) -> tuple[str, str]:
-    settings = _settings()
-    url = url or os.environ.get("ALERTWIRE_URL") or settings.base_url
-    token = token or os.environ.get("ALERTWIRE_TOKEN") or settings.admin_token
-    if not token:
-        saved = settings.data_dir / ADMIN_TOKEN_FILE
-        if saved.exists():
-            token = saved.read_text().strip()
-    if not token:
-        typer.echo("error: no API token: pass --token, set ALERTWIRE_TOKEN, or run where the "
-                   "server's data directory holds admin-token", err=True)
-        raise typer.Exit(2)
-    return url.rstrip("/"), token
-
-
-def _post_alerts(url: str, token: str, body: bytes) -> None:
-    async def post() -> tuple[int, str]:
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{url}/api/v1/alerts", data=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        ) as response:
-            return response.status, await response.text()
-
-    try:
-        status, text = asyncio.run(post())
-    except aiohttp.ClientError as exc:
-        typer.echo(f"error: cannot reach {url}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if status != 202:
-        typer.echo(f"error: server answered {status}: {text}", err=True)
-        raise typer.Exit(1)
-    answer = json.loads(text)
+def _post_alerts(url: str | None, token: str | None, body: bytes, as_json: bool) -> None:
+    with connect(url, token, as_json) as api:
+        answer = api.request("POST", "/api/v1/alerts", raw=body)
+    if as_json:
+        emit_json(answer)
+        return
     typer.echo(f"accepted {answer['accepted']} alert(s): {', '.join(answer['ids'])}")
 
 
 @alerts_app.command("send")
 def alerts_send(
     file: Annotated[str, typer.Argument(help="A JSON file with one alert or an array; - for stdin.")],
-    url: UrlOption = None, token: TokenOption = None,
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
 ) -> None:
     """Post alerts to a running server, exactly as they are in FILE."""
-    body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    _post_alerts(*_client_target(url, token), body)
+    try:
+        body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    _post_alerts(url, token, body, as_json)
 
 
 SCENARIOS = {"file-integrity": "a KubeArmor Block of a write to a protected system path"}
@@ -181,7 +161,7 @@ SCENARIOS = {"file-integrity": "a KubeArmor Block of a write to a protected syst
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Argument(help="file-integrity")] = "file-integrity",
-    url: UrlOption = None, token: TokenOption = None,
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
 ) -> None:
     """Send a realistic alert, as if a security agent had just raised it."""
     if scenario not in SCENARIOS:
@@ -189,9 +169,10 @@ def simulate(
                    err=True)
         raise typer.Exit(2)
     alert = kubearmor_file_integrity_alert()
-    typer.echo(f"simulating {SCENARIOS[scenario]}: {alert['ProcessName']} -> "
-               f"{alert['Resource']} ({alert['Action']}, policy {alert['PolicyName']})")
-    _post_alerts(*_client_target(url, token), json.dumps(alert, indent=2).encode())
+    if not as_json:
+        typer.echo(f"simulating {SCENARIOS[scenario]}: {alert['ProcessName']} -> "
+                   f"{alert['Resource']} ({alert['Action']}, policy {alert['PolicyName']})")
+    _post_alerts(url, token, json.dumps(alert, indent=2).encode(), as_json)
 
 
 SHOWN_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "authorization")
@@ -224,9 +205,11 @@ def inspect(
     bin_id: Annotated[str | None, typer.Option("--bin", help="Watch this bin.")] = None,
     name: Annotated[str, typer.Option(help="Reuse (or create) the bin with this name.")] = "cli",
     url: UrlOption = None, token: TokenOption = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per captured request, one per line.")] = False,
 ) -> None:
     """Print each request a bin receives, as it arrives, until Ctrl-C."""
-    base, secret = _client_target(url, token)
+    base, secret = client_target(url, token)
     auth = {"Authorization": f"Bearer {secret}"}
 
     async def watch() -> None:
@@ -246,14 +229,16 @@ def inspect(
                 response.raise_for_status()
                 found = await response.json()
             typer.echo(f"Inspecting bin {found['name']!r}. Send requests to:\n  {found['url']}\n"
-                       "Waiting for requests (Ctrl-C to stop)…", )
+                       "Waiting for requests (Ctrl-C to stop)…", err=as_json)
             timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
             async with session.get(f"{base}/api/v1/bins/{chosen}/stream",
                                    timeout=timeout) as stream:
                 stream.raise_for_status()
                 async for raw in stream.content:
                     line = raw.decode().rstrip("\n")
-                    if line.startswith("data: "):
+                    if line.startswith("data: ") and as_json:
+                        typer.echo(line[6:])
+                    elif line.startswith("data: "):
                         typer.echo(show_captured(json.loads(line[6:])) + "\n")
 
     try:
@@ -268,31 +253,11 @@ def inspect(
         raise typer.Exit(1) from None
 
 
-tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-app.add_typer(tokens_app, name="tokens")
-
-
-@tokens_app.command("create")
-def tokens_create(
-    name: Annotated[str, typer.Argument(help="What the token is for, e.g. falco-prod.")],
-    scope: Annotated[list[str], typer.Option(help="admin, ingest or read (repeatable).")],
-    url: UrlOption = None, token: TokenOption = None,
-) -> None:
-    """Create an API token (printed once) on a running server."""
-    base, admin = _client_target(url, token)
-
-    async def create() -> tuple[int, str]:
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{base}/api/v1/tokens", json={"name": name, "scopes": scope},
-            headers={"Authorization": f"Bearer {admin}"},
-        ) as response:
-            return response.status, await response.text()
-
-    status, text = asyncio.run(create())
-    if status != 201:
-        typer.echo(f"error: server answered {status}: {text}", err=True)
-        raise typer.Exit(1)
-    typer.echo(json.loads(text)["token"])
+app.add_typer(integrations.app, name="integrations")
+app.add_typer(triggers.app, name="triggers")
+app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(config.app, name="config")
 
 
 @app.command()

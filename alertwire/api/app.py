@@ -14,6 +14,7 @@ from alertwire import bootstrap, console
 from alertwire.api import (
     alerts,
     bins,
+    config,
     deliveries,
     errors,
     health,
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(silences.router)
     app.include_router(deliveries.router)
     app.include_router(tokens.router)
+    app.include_router(config.router)
     app.include_router(bins.router)
     app.include_router(hooks.router)
     app.include_router(console.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from alertwire.api.deps import Admin, Reader, ServicesDep
 from alertwire.api.schemas import Page, iso
@@ -75,6 +75,31 @@ async def list_deliveries(
         limit=limit, cursor=cursor, include_attempts=include == "attempts",
     )
     return Page(items=[DeliveryOut.build(d) for d in items], next_cursor=next_cursor)
+
+
+class RetryDead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    integration_id: str | None = None  # None: dead deliveries of every integration
+    cursor: str | None = None  # the `next_cursor` of the previous call
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class RetryDeadOut(BaseModel):
+    retried: int
+    ids: list[str]
+    remaining: int  # dead deliveries after these, still to retry
+    next_cursor: str | None
+
+
+@router.post("/retry-dead", response_model=RetryDeadOut)
+async def retry_dead(body: RetryDead, services: ServicesDep, _: Admin) -> RetryDeadOut:
+    """Queue dead deliveries again, `limit` at a time, oldest first: call again with
+    `next_cursor` until it is null (each delivery is retried once per walk)."""
+    ids, remaining, next_cursor = await services.store.deliveries.retry_dead(
+        integration_id=body.integration_id, cursor=body.cursor, limit=body.limit)
+    services.wake_workers()
+    return RetryDeadOut(retried=len(ids), ids=ids, remaining=remaining, next_cursor=next_cursor)
 
 
 @router.get("/{delivery_id}", response_model=DeliveryOut)

@@ -15,6 +15,20 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def check_secret(secret: str) -> str:
+    """A signing secret given by a user: `whsec_` and the base64 of 24 to 64 random bytes, as
+    the Standard Webhooks libraries take it (ValueError saying what is wrong otherwise)."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(f"must start with {SECRET_PREFIX!r} (a Standard Webhooks secret)")
+    try:
+        size = len(base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True))
+    except ValueError:
+        raise ValueError(f"must be {SECRET_PREFIX!r} followed by base64") from None
+    if not 24 <= size <= 64:
+        raise ValueError(f"must hold 24 to 64 bytes after {SECRET_PREFIX!r}, not {size}")
+    return secret
+
+
 def secret_bytes(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 

@@ -511,6 +511,44 @@ class DeliveryStore:
             await announce(conn)
         return await self.get(delivery_id)
 
+    async def retry_dead(
+        self, *, integration_id: str | None = None, cursor: str | None = None, limit: int = 100,
+    ) -> tuple[list[str], int, str | None]:
+        """Queue again the next `limit` dead deliveries (oldest first, after `cursor`), of one
+        integration or of all: (their ids, how many dead ones remain after them, the cursor
+        for the next call or None when none remain).
+
+        Walking by cursor sends each delivery at most once per walk, even when one that was
+        queued again here dies again before the walk ends."""
+        now = time.time()
+        query = sa.select(deliveries.c.id).where(deliveries.c.status == "dead")
+        if integration_id is not None:
+            query = query.where(deliveries.c.integration_id == integration_id)
+        if cursor:
+            (last_id,) = decode_cursor(cursor, 1)
+            query = query.where(deliveries.c.id > str(last_id))
+        async with writing(self._engine) as conn:
+            if integration_id is not None and await conn.scalar(
+                sa.select(integrations.c.id).where(integrations.c.id == integration_id)
+            ) is None:
+                raise NotFound(f"no integration with id {integration_id!r}", field="integration_id")
+            ids = list((await conn.execute(
+                query.order_by(deliveries.c.id).limit(limit).with_for_update(skip_locked=True)
+            )).scalars())
+            if not ids:
+                return [], 0, None
+            await conn.execute(
+                deliveries.update().where(deliveries.c.id.in_(ids), deliveries.c.status == "dead")
+                .values(status="pending", next_attempt_at=now, lease_until=None, leased_by=None,
+                        delivered_at=None)
+            )
+            remaining = int(await conn.scalar(
+                sa.select(sa.func.count()).select_from(
+                    query.where(deliveries.c.id > ids[-1]).subquery())
+            ) or 0)
+            await announce(conn)
+        return ids, remaining, encode_cursor(ids[-1]) if remaining else None
+
     async def counts(self) -> dict[str, int]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(

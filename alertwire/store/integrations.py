@@ -316,6 +316,23 @@ class IntegrationStore:
             raise NotFound(f"no integration with id {integration_id!r}")
         return await self.get(integration_id)
 
+    async def set_secret(self, integration_id: str, secret: str, *, keep_previous: bool) -> None:
+        """Sign with `secret` from now on; with `keep_previous` the one it replaces keeps
+        signing for a day, as after a rotation (receivers switch without losing messages)."""
+        current = await self.get(integration_id)
+        if secret == current.secret:
+            return
+        now = time.time()
+        values: dict[str, Any] = {"secret_enc": self._cipher.encrypt(secret), "updated_at": now,
+                                  "previous_secret_enc": None, "previous_secret_until": None}
+        if keep_previous:
+            values |= {"previous_secret_enc": self._cipher.encrypt(current.secret),
+                       "previous_secret_until": now + ROTATION_OVERLAP_SECONDS}
+        async with writing(self._engine) as conn:
+            await conn.execute(
+                integrations.update().where(integrations.c.id == integration_id).values(**values)
+            )
+
     async def rotate_secret(self, integration_id: str) -> Integration:
         """A new signing secret; the old one keeps signing for a day so receivers can switch."""
         current = await self.get(integration_id)

@@ -92,3 +92,13 @@ class Worker:
             self.process.send_signal(sig)
         out, _ = self.process.communicate(timeout=timeout)
         return out
+
+
+def run_cli(server: Server, token: str, *args: str, env: dict[str, str] | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`alertwire ARGS` as a user runs it against `server` (ALERTWIRE_URL, ALERTWIRE_TOKEN),
+    with no terminal: stdout and stderr captured apart."""
+    full = os.environ | {"ALERTWIRE_URL": server.url, "ALERTWIRE_TOKEN": token} | (env or {})
+    return subprocess.run(alertwire_cmd(*args), cwd=REPO, env=full, capture_output=True,
+                          text=True, input=stdin, timeout=120,
+                          stdin=None if stdin is not None else subprocess.DEVNULL)

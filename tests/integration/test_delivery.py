@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from alertwire.delivery.worker import INTEGRATION_CACHE_SECONDS
 from tests.conftest import FIXTURES, AppHarness, make_settings, start_app
 from tests.receiver import Receiver, eventually
 
@@ -452,3 +453,77 @@ async def test_auto_disable_after_continuous_failure(
     await eventually(disabled, timeout=10)
     got = (await api.client.get(f"/api/v1/integrations/{hook['id']}")).json()
     assert "disabled automatically" in got["disabled_reason"]
+
+
+async def test_retry_dead_walks_each_dead_delivery_once(api: AppHarness, receiver: Receiver) -> None:
+    """POST /deliveries/retry-dead queues one integration's dead deliveries again, `limit` at
+    a time, oldest first, following `next_cursor`; one that dies again during the walk is not
+    picked twice, and another integration's dead deliveries are left alone."""
+    hook = await active_integration(api, receiver.url + "/status/200", name="primary")
+    other = await active_integration(api, receiver.url + "/status/200", name="other")
+    for iid in (hook["id"], other["id"]):
+        await api.client.patch(f"/api/v1/integrations/{iid}",
+                               json={"url": receiver.url + "/status/400"})
+    await trigger(api, [hook["id"], other["id"]], filter="n >= 0")
+    await post_alerts(api, json.dumps([{"n": i} for i in range(7)]).encode())
+
+    async def dead(integration_id: str, n: int) -> bool:
+        return len(await deliveries(api, status="dead", integration_id=integration_id)) == n
+
+    await eventually(lambda: dead(hook["id"], 7))
+    await eventually(lambda: dead(other["id"], 7))
+    oldest_first = sorted(d["id"] for d in await deliveries(api, integration_id=hook["id"]))
+
+    walked: list[str] = []
+    cursor: str | None = None
+    remaining_seen: list[int] = []
+    while True:
+        answer = await api.client.post("/api/v1/deliveries/retry-dead", json={
+            "integration_id": hook["id"], "limit": 3, "cursor": cursor})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["retried"] == len(body["ids"])
+        walked += body["ids"]
+        remaining_seen.append(body["remaining"])
+        # Still answering 400: these die again before the next call, and stay behind it.
+        await eventually(lambda: dead(hook["id"], 7))
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == oldest_first
+    assert remaining_seen == [4, 1, 0]
+    for delivery in await deliveries(api, integration_id=hook["id"]):
+        assert delivery["attempt_count"] == 2
+    for delivery in await deliveries(api, integration_id=other["id"]):
+        assert delivery["attempt_count"] == 1
+
+    # Once the endpoint is fixed, one more walk over every integration delivers them all.
+    for iid in (hook["id"], other["id"]):
+        await api.client.patch(f"/api/v1/integrations/{iid}",
+                               json={"url": receiver.url + "/status/200"})
+    await asyncio.sleep(INTEGRATION_CACHE_SECONDS + 0.1)  # workers see the edit
+    everything = (await api.client.post("/api/v1/deliveries/retry-dead",
+                                        json={"limit": 1000})).json()
+    assert everything["retried"] == 14 and everything["next_cursor"] is None
+    await eventually(lambda: _delivered(api, hook["id"], 7))
+    await eventually(lambda: _delivered(api, other["id"], 7))
+    none_left = (await api.client.post("/api/v1/deliveries/retry-dead", json={})).json()
+    assert none_left == {"retried": 0, "ids": [], "remaining": 0, "next_cursor": None}
+
+
+async def test_retry_dead_refuses_bad_requests(api: AppHarness) -> None:
+    """An unknown integration is a 404 naming it; a limit out of range or a foreign cursor
+    is a 422 naming the field; a read-only token may not retry."""
+    missing = await api.client.post("/api/v1/deliveries/retry-dead",
+                                    json={"integration_id": "itg_nope"})
+    assert missing.status_code == 404
+    assert "itg_nope" in missing.json()["message"]
+    too_many = await api.client.post("/api/v1/deliveries/retry-dead", json={"limit": 5000})
+    assert too_many.status_code == 422 and too_many.json()["field"] == "limit"
+    bad_cursor = await api.client.post("/api/v1/deliveries/retry-dead", json={"cursor": "x"})
+    assert bad_cursor.status_code == 422 and bad_cursor.json()["field"] == "cursor"
+    reader = (await api.client.post("/api/v1/tokens",
+                                    json={"name": "dash", "scopes": ["read"]})).json()["token"]
+    refused = await api.client.post("/api/v1/deliveries/retry-dead", json={},
+                                    headers={"Authorization": f"Bearer {reader}"})
+    assert refused.status_code == 403

@@ -257,3 +257,39 @@ async def test_concurrent_claims_and_ingests(store: Store) -> None:
     while more := await store.deliveries.claim("last", limit=100, lease_seconds=30):
         claimed += [d.id for d in more]
     assert len(claimed) == len(set(claimed)) == 300
+
+
+async def test_retry_dead_pages_by_cursor(store: Store) -> None:
+    """`retry_dead` queues dead deliveries again oldest first, a page at a time, on both
+    databases: each call answers the ids, how many remain and the cursor to go on from."""
+    from alertwire.domain.alerts import parse_alerts
+    from alertwire.domain.triggers import TriggerSpec
+    from alertwire.store.deliveries import AttemptRecord
+
+    hook = await store.integrations.create(spec())
+    await store.integrations.set_status(hook.id, "active")
+    await store.triggers.create(TriggerSpec(name="all", filter="Action = Block",
+                                            channels=[hook.id]))
+    await store.alerts.ingest(parse_alerts(b'[' + b','.join([b'{"Action": "Block"}'] * 5) + b']'))
+    claimed = await store.deliveries.claim("w", limit=10, lease_seconds=30)
+    now = time.time()
+    await store.deliveries.record([
+        AttemptRecord(delivery_id=c.id, integration_id=hook.id, attempted_at=now,
+                      status_code=400, latency_ms=1.0, error="400", request_method="POST",
+                      request_url=hook.url, request_headers={}, response_headers={},
+                      response_body="", status="dead", next_attempt_at=None)
+        for c in claimed
+    ])
+    oldest_first = sorted(c.id for c in claimed)
+
+    ids, remaining, cursor = await store.deliveries.retry_dead(integration_id=hook.id, limit=2)
+    assert (ids, remaining) == (oldest_first[:2], 3) and cursor is not None
+    ids, remaining, cursor = await store.deliveries.retry_dead(integration_id=hook.id,
+                                                               cursor=cursor, limit=2)
+    assert (ids, remaining) == (oldest_first[2:4], 1) and cursor is not None
+    ids, remaining, cursor = await store.deliveries.retry_dead(cursor=cursor, limit=2)
+    assert (ids, remaining, cursor) == (oldest_first[4:], 0, None)
+    assert await store.deliveries.counts() == {"pending": 5}
+    assert await store.deliveries.retry_dead() == ([], 0, None)
+    with pytest.raises(NotFound):
+        await store.deliveries.retry_dead(integration_id="itg_missing")
