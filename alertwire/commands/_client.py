@@ -179,32 +179,27 @@ def fail(exc: Failure, as_json: bool) -> NoReturn:
 
 def find_integration(api: ApiClient, ref: str) -> dict[str, Any]:
     """An integration by id or by name (case-insensitive, as the server compares names)."""
-    if ref.startswith("itg_"):
-        try:
-            found: dict[str, Any] = api.get(f"/api/v1/integrations/{ref}")
-            return found
-        except Failure as exc:
-            if exc.status != 404:
-                raise
-    for item in api.every("/api/v1/integrations", search=ref):
-        if item["name"].lower() == ref.lower():
-            return item
-    raise Failure(f"no integration named {ref!r} (see `alertwire integrations list`)")
+    return _find(api, "integration", ref, search=ref)
 
 
 def find_trigger(api: ApiClient, ref: str) -> dict[str, Any]:
     """A trigger by id or by name (case-insensitive)."""
-    if ref.startswith("trg_"):
+    return _find(api, "trigger", ref)
+
+
+def _find(api: ApiClient, kind: str, ref: str, **query: str) -> dict[str, Any]:
+    collection = f"/api/v1/{kind}s"
+    if ref.startswith({"integration": "itg_", "trigger": "trg_"}[kind]):
         try:
-            found: dict[str, Any] = api.get(f"/api/v1/triggers/{ref}")
+            found: dict[str, Any] = api.get(f"{collection}/{ref}")
             return found
         except Failure as exc:
             if exc.status != 404:
                 raise
-    for item in api.every("/api/v1/triggers"):
+    for item in api.every(collection, **query):
         if item["name"].lower() == ref.lower():
             return item
-    raise Failure(f"no trigger named {ref!r} (see `alertwire triggers list`)")
+    raise Failure(f"no {kind} named {ref!r} (see `alertwire {kind}s list`)")
 
 
 def integration_names(api: ApiClient) -> dict[str, str]:
