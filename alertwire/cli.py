@@ -287,6 +287,88 @@ def source_kubearmor(
         queue.close()
 
 
+@app.command()
+def agent(
+    policy: Annotated[list[Path], typer.Option(
+        "--policy", help="A KubeArmorPolicy / KubeArmorHostPolicy YAML file (repeatable).")],
+    check: Annotated[bool, typer.Option(
+        "--check", help="Only parse the policies and print what would be enforced.")] = False,
+    spool: SpoolOption = None, max_backoff: MaxBackoffOption = 30.0,
+    url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Enforce KubeArmor file and process policies on this Linux host with fanotify (root),
+    and send a KubeArmor alert to the server for every violation."""
+    import queue
+    import threading
+
+    from alertwire.agent import fanotify
+    from alertwire.agent.enforcer import Enforcer
+    from alertwire.agent.policy import PolicyError, describe, load_policies
+    from alertwire.sources.forwarder import Forwarder
+    from alertwire.store.spool import Spool
+
+    policies = []
+    for file in policy:
+        try:
+            policies += load_policies(file.read_text(encoding="utf-8"), str(file))
+        except OSError as exc:
+            typer.echo(f"error: cannot read policy {file}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+        except PolicyError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if check:
+        typer.echo("\n".join(describe(policies)))
+        return
+    reason = fanotify.unavailable()
+    if reason is not None:
+        typer.echo(f"error: cannot enforce with fanotify: {reason}", err=True)
+        raise typer.Exit(1)
+    base, secret = _client_target(url, token)
+    _log_to_stderr()
+    buffer = Spool(spool or _settings().data_dir / "agent-spool.db")
+    violations: queue.Queue[dict[str, Any]] = queue.Queue()
+    enforcer = Enforcer(policies, on_alert=violations.put)
+    for problem in enforcer.mark():
+        typer.echo(f"warning: {problem}", err=True)
+    responder = threading.Thread(target=enforcer.run, name="fanotify", daemon=True)
+    responder.start()
+    typer.echo(f"alertwire agent: enforcing {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} "
+               f"with fanotify ({len(enforcer.marked)} marks); alerts to {base} "
+               f"(spool {buffer.path}); Ctrl-C stops")
+    for line in describe(policies):
+        typer.echo(f"  {line}")
+
+    async def run() -> None:
+        forwarder = Forwarder(buffer, base, secret, max_backoff=max_backoff)
+
+        def next_alert() -> dict[str, Any] | None:
+            try:
+                return violations.get(timeout=0.5)
+            except queue.Empty:
+                return None
+
+        async def drain() -> None:
+            while True:
+                alert = await asyncio.to_thread(next_alert)
+                if alert is None:
+                    continue
+                await asyncio.to_thread(buffer.append, [json.dumps(alert)])
+                forwarder.wake()
+                typer.echo(f"{alert['Action']} {alert['Operation']} {alert['Resource']} by "
+                           f"{alert.get('ProcessName', '?')} (policy {alert['PolicyName']})")
+
+        await _run_until_signal(forwarder.run(), drain())
+
+    try:
+        asyncio.run(run())
+    finally:
+        enforcer.stop()
+        responder.join(timeout=5)
+        enforcer.close()
+        buffer.close()
+
+
 SHOWN_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "authorization")
 
 
