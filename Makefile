@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean bench
+.PHONY: run test lint typecheck unit clean bench proto
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 	bash bench/ensure-deps
 	$(BIN)/python -m pip install --quiet 'py-spy==0.4.3'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Regenerate the checked-in gRPC modules from alertwire/sources/proto/kubearmor.proto.
+proto: $(STAMP)
+	bash scripts/gen-proto
 
 clean:
 	rm -rf $(VENV) .alertwire

@@ -175,6 +175,181 @@ def simulate(
     _post_alerts(url, token, json.dumps(alert, indent=2).encode(), as_json)
 
 
+source_app = typer.Typer(help="Consume alerts from a security agent and ingest them.",
+                         no_args_is_help=True)
+app.add_typer(source_app, name="source")
+
+SpoolOption = Annotated[
+    Path | None,
+    typer.Option("--spool", help="Durable local buffer (SQLite file); default: in the data "
+                 "directory (ALERTWIRE_DATA_DIR)."),
+]
+MaxBackoffOption = Annotated[
+    float, typer.Option("--max-backoff", min=0.05,
+                        help="Longest wait between reconnects and resends, in seconds."),
+]
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+
+
+async def _run_until_signal(*jobs: Any) -> None:
+    """Run coroutines until SIGINT/SIGTERM (or one of them fails), then cancel them all."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopper:
+                task.result()
+    finally:
+        for task in [*tasks, stopper]:
+            task.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+
+
+@source_app.command("kubearmor")
+def source_kubearmor(
+    relay: Annotated[str, typer.Option("--relay", help="The relay's HOST:PORT "
+                                       "(kubearmor-relay, default port 32767).")],
+    logs: Annotated[bool, typer.Option("--logs", help="Also ingest WatchLogs (system and "
+                                       "container logs), not only alerts.")] = False,
+    alert_filter: Annotated[str, typer.Option(help="all or policy.")] = "all",
+    log_filter: Annotated[str, typer.Option(help="all or system.")] = "all",
+    spool: SpoolOption = None, max_backoff: MaxBackoffOption = 30.0,
+    url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Stream alerts (and optionally logs) from a KubeArmor relay's gRPC feeder.LogService,
+    buffer them durably, and post them to the server (an ingest token is enough)."""
+    from alertwire.sources.forwarder import Forwarder
+    from alertwire.sources.relay import FILTERS, parse_target, watch
+    from alertwire.store.spool import Spool
+
+    try:
+        target = parse_target(relay)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for option, chosen, allowed in (("--alert-filter", alert_filter, FILTERS["alerts"]),
+                                    ("--log-filter", log_filter, FILTERS["logs"])):
+        if chosen not in allowed:
+            typer.echo(f"error: {option} {chosen!r}: expected one of {', '.join(allowed)}",
+                       err=True)
+            raise typer.Exit(2)
+    base, secret = _client_target(url, token)
+    queue = Spool(spool or _settings().data_dir / "kubearmor-relay-spool.db")
+    _log_to_stderr()
+    typer.echo(f"alertwire source kubearmor: relay {target} -> {base} "
+               f"(spool {queue.path}, {queue.count()} queued); Ctrl-C stops")
+
+    async def run() -> None:
+        forwarder = Forwarder(queue, base, secret, max_backoff=max_backoff)
+
+        async def sink(text: str) -> None:
+            await asyncio.to_thread(queue.append, [text])
+            forwarder.wake()
+
+        jobs = [forwarder.run(), watch(target, "alerts", alert_filter, sink,
+                                       max_backoff=max_backoff)]
+        if logs:
+            jobs.append(watch(target, "logs", log_filter, sink, max_backoff=max_backoff))
+        await _run_until_signal(*jobs)
+
+    try:
+        asyncio.run(run())
+    finally:
+        queue.close()
+
+
+@app.command()
+def agent(
+    policy: Annotated[list[Path], typer.Option(
+        "--policy", help="A KubeArmorPolicy / KubeArmorHostPolicy YAML file (repeatable).")],
+    check: Annotated[bool, typer.Option(
+        "--check", help="Only parse the policies and print what would be enforced.")] = False,
+    spool: SpoolOption = None, max_backoff: MaxBackoffOption = 30.0,
+    url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Enforce KubeArmor file and process policies on this Linux host with fanotify (root),
+    and send a KubeArmor alert to the server for every violation."""
+    import queue
+    import threading
+
+    from alertwire.agent import fanotify
+    from alertwire.agent.enforcer import Enforcer
+    from alertwire.agent.policy import PolicyError, describe, load_policies
+    from alertwire.sources.forwarder import Forwarder
+    from alertwire.store.spool import Spool
+
+    policies = []
+    for file in policy:
+        try:
+            policies += load_policies(file.read_text(encoding="utf-8"), str(file))
+        except OSError as exc:
+            typer.echo(f"error: cannot read policy {file}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+        except PolicyError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if check:
+        typer.echo("\n".join(describe(policies)))
+        return
+    reason = fanotify.unavailable()
+    if reason is not None:
+        typer.echo(f"error: cannot enforce with fanotify: {reason}", err=True)
+        raise typer.Exit(1)
+    base, secret = _client_target(url, token)
+    _log_to_stderr()
+    buffer = Spool(spool or _settings().data_dir / "agent-spool.db")
+    violations: queue.Queue[dict[str, Any]] = queue.Queue()
+    enforcer = Enforcer(policies, on_alert=violations.put)
+    for problem in enforcer.mark():
+        typer.echo(f"warning: {problem}", err=True)
+    responder = threading.Thread(target=enforcer.run, name="fanotify", daemon=True)
+    responder.start()
+    typer.echo(f"alertwire agent: enforcing {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} "
+               f"with fanotify ({len(enforcer.marked)} marks); alerts to {base} "
+               f"(spool {buffer.path}); Ctrl-C stops")
+    for line in describe(policies):
+        typer.echo(f"  {line}")
+
+    async def run() -> None:
+        forwarder = Forwarder(buffer, base, secret, max_backoff=max_backoff)
+
+        def next_alert() -> dict[str, Any] | None:
+            try:
+                return violations.get(timeout=0.5)
+            except queue.Empty:
+                return None
+
+        async def drain() -> None:
+            while True:
+                alert = await asyncio.to_thread(next_alert)
+                if alert is None:
+                    continue
+                await asyncio.to_thread(buffer.append, [json.dumps(alert)])
+                forwarder.wake()
+                typer.echo(f"{alert['Action']} {alert['Operation']} {alert['Resource']} by "
+                           f"{alert.get('ProcessName', '?')} (policy {alert['PolicyName']})")
+
+        await _run_until_signal(forwarder.run(), drain())
+
+    try:
+        asyncio.run(run())
+    finally:
+        enforcer.stop()
+        responder.join(timeout=5)
+        enforcer.close()
+        buffer.close()
+
+
 SHOWN_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "authorization")
 
 

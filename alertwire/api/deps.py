@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -50,18 +52,38 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 _bearer = HTTPBearer(auto_error=False, description="An alertwire API token")
 
 
+def basic_auth_token(request: Request) -> str | None:
+    """The token in `Authorization: Basic` (the password, or the user name when the password
+    is empty), or None. Senders that cannot set headers, such as Falco's `http_output`, put
+    credentials in the URL (`http://falco:TOKEN@host/api/v1/alerts`) and libcurl sends them
+    this way."""
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return password or user or None
+
+
 def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
-    """A dependency admitting tokens whose scopes grant `scope`: 401 without one, 403 beyond it."""
+    """A dependency admitting tokens whose scopes grant `scope`: 401 without one, 403 beyond it.
+    The token comes as `Authorization: Bearer <token>`, or as HTTP Basic credentials."""
 
     async def authorize(
+        request: Request,
         services: ServicesDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         challenge = {"WWW-Authenticate": "Bearer"}
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        secret = credentials.credentials if credentials is not None else basic_auth_token(request)
+        if secret is None:
             raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)",
                                 headers=challenge)
-        token = await services.store.tokens.find(credentials.credentials)
+        token = await services.store.tokens.find(secret)
         if token is None:
             raise HTTPException(401, "unknown or revoked token", headers=challenge)
         if not grants(token.scopes, scope):
