@@ -243,7 +243,7 @@ def source_kubearmor(
             typer.echo(f"error: {option} {chosen!r}: expected one of {', '.join(allowed)}",
                        err=True)
             raise typer.Exit(2)
-    base, secret = _client_target(url, token)
+    base, secret = client_target(url, token)
     queue = Spool(spool or _settings().data_dir / "kubearmor-relay-spool.db")
     _log_to_stderr()
     typer.echo(f"alertwire source kubearmor: relay {target} -> {base} "
@@ -305,7 +305,7 @@ def agent(
     if reason is not None:
         typer.echo(f"error: cannot enforce with fanotify: {reason}", err=True)
         raise typer.Exit(1)
-    base, secret = _client_target(url, token)
+    base, secret = client_target(url, token)
     _log_to_stderr()
     buffer = Spool(spool or _settings().data_dir / "agent-spool.db")
     violations: queue.Queue[dict[str, Any]] = queue.Queue()
