@@ -19,10 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Generator
 from typing import Any
 
 import aiosqlite
+
+
+# One thread for every commit: writers take turns anyway (`store.db.writing`), so more
+# threads would only wait (and each would hold a malloc arena of its own).
+_COMMITS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
 
 
 class _RunNow:
@@ -56,7 +62,7 @@ class InlineConnection(aiosqlite.Connection):
             return
         # The connection is this transaction's alone until the commit returns, so the
         # thread has it to itself.
-        done = asyncio.get_running_loop().run_in_executor(None, conn.commit)
+        done = asyncio.get_running_loop().run_in_executor(_COMMITS, conn.commit)
         try:
             await asyncio.shield(done)
         except asyncio.CancelledError:
