@@ -61,6 +61,8 @@ class DeliveryWorker:
         # are not handed over ahead of it (`reserve`).
         self._backlog = False
         self._next_due: float | None = None  # when waiting work next falls due, last we asked
+        self._reading: dict[str, asyncio.Future[
+            tuple[Integration | None, IntegrationConfig | None]]] = {}
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
 
@@ -170,11 +172,23 @@ class DeliveryWorker:
         self, integration_id: str
     ) -> tuple[Integration | None, IntegrationConfig | None]:
         """The integration and its configuration, re-read at most once a second (validating
-        the configuration is not free, and every delivery needs it)."""
+        the configuration is not free, and every delivery needs it). Deliveries that find
+        it stale together share one read: otherwise each would hold a database connection
+        for it at the same moment (a batch of 128 filled the pool, 40 connections)."""
         cached = self._integrations.get(integration_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < INTEGRATION_CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < INTEGRATION_CACHE_SECONDS:
             return cached[1], cached[2]
+        reading = self._reading.get(integration_id)
+        if reading is None:
+            reading = self._reading[integration_id] = asyncio.ensure_future(
+                self._read_integration(integration_id))
+            reading.add_done_callback(lambda _: self._reading.pop(integration_id, None))
+        return await asyncio.shield(reading)
+
+    async def _read_integration(
+        self, integration_id: str
+    ) -> tuple[Integration | None, IntegrationConfig | None]:
+        now = time.monotonic()
         try:
             found: Integration | None = await self.store.integrations.get(integration_id)
         except NotFound:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiosqlite
-
 
 # One thread for every commit: writers take turns anyway (`store.db.writing`), so more
 # threads would only wait (and each would hold a malloc arena of its own).

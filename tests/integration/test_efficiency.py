@@ -41,9 +41,11 @@ async def test_statements_and_requests_per_delivered_alert(
     assert len(receiver.requests) == 1000
     per_alert = len(statements) / 1000
     print(f"SQL statements per delivered alert: {per_alert:.3f} ({len(statements)} in all)")
-    # Measured 0.48 (batched claims, records and ingest); one extra query per
-    # delivery would push it past 1.6.
-    assert per_alert <= 1.0, f"{len(statements)} statements for 1000 alerts"
+    # Measured 0.20: batched ingest (new deliveries handed to the worker in the same
+    # transaction), batched records, one read of the integration per second shared by all
+    # its deliveries. Each delivery reading it when the cache went stale made it 0.40;
+    # one extra query per delivery would push it past 1.2.
+    assert per_alert <= 0.3, f"{len(statements)} statements for 1000 alerts"
 
 
 async def test_concurrent_single_alerts_share_commits(api: AppHarness) -> None:
