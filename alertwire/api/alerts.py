@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from alertwire import metrics
 from alertwire.api.bodies import read_limited
 from alertwire.api.deps import Ingester, Reader, ServicesDep
 from alertwire.api.schemas import iso
@@ -61,8 +60,8 @@ async def ingest(request: Request, services: ServicesDep, _: Ingester) -> dict[s
     incoming = parse_alerts(await read_limited(request, MAX_BODY_BYTES, "10 MiB"))
     result = await services.store.alerts.ingest(incoming)
     for item in incoming:
-        metrics.alerts_received.labels(item.source).inc()
-    metrics.deliveries_created.inc(result.deliveries)
+        services.metrics.alert_received(item.source)
+    services.metrics.deliveries_created.inc(result.deliveries)
     if result.deliveries:
         services.wake_workers()
     return {"accepted": len(result.ids), "ids": result.ids}

@@ -32,6 +32,7 @@ from alertwire.domain.crypto import Cipher
 from alertwire.domain.retry import RetryPolicy
 from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
+from alertwire.metrics import Metrics
 from alertwire.settings import Settings
 from alertwire.store import Store
 from alertwire.store.notify import DeliveryListener
@@ -50,11 +51,13 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
     http.route_own_bins(own_bins)
     await http.start()
     services = Services(settings=settings, store=store, http=http, hub=BinHub(),
-                        own_bins=own_bins)
+                        own_bins=own_bins, metrics=Metrics())
     if settings.workers:
         services.worker = DeliveryWorker(
             store, http, RetryPolicy(settings.retry_schedule),
-            WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout),
+            WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout,
+                         stall_after=settings.worker_stall_after),
+            services.metrics,
         )
         await services.worker.start()
         services.scheduler = Scheduler(store, services.wake_workers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -15,6 +15,7 @@ from alertwire.delivery.worker import DeliveryWorker
 from alertwire.domain.tokens import Scope, grants
 from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
+from alertwire.metrics import Metrics
 from alertwire.settings import Settings
 from alertwire.store import ApiToken, Store
 from alertwire.store.notify import DeliveryListener
@@ -29,6 +30,7 @@ class Services:
     http: HttpClient
     hub: BinHub
     own_bins: OwnBins
+    metrics: Metrics = field(default_factory=Metrics)
     worker: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
     listener: DeliveryListener | None = None
