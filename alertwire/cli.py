@@ -18,6 +18,7 @@ import uvicorn
 import alertwire
 from alertwire.bootstrap import ADMIN_TOKEN_FILE, AdminToken
 from alertwire.domain.samples import kubearmor_file_integrity_alert
+from alertwire.logs import configure_logging
 from alertwire.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -78,9 +79,11 @@ def serve(
     if port is not None:
         changes["port"] = port
     settings = settings.with_overrides(**changes)
-    uvicorn.run(
+    configure_logging(settings.log_level)
+    uvicorn.run(  # log_config=None: uvicorn's own messages go through the JSON handler too
         create_app(settings, announce=_announce(settings)),
         host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+        log_config=None,
     )
 
 
@@ -90,6 +93,7 @@ def worker() -> None:
     from alertwire.api.app import start_services, stop_services
 
     settings = _settings().with_overrides(workers=True)
+    configure_logging(settings.log_level)
 
     async def run() -> None:
         services, _ = await start_services(settings)
