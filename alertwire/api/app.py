@@ -19,6 +19,7 @@ from alertwire.api import (
     health,
     hooks,
     integrations,
+    openapi,
     silences,
     tokens,
     triggers,
@@ -127,4 +128,5 @@ def create_app(
     app.include_router(hooks.router)
     app.include_router(console.router)
     app.mount("/static", console.static_files(), name="static")
+    openapi.install(app)
     return app
