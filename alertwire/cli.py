@@ -25,6 +25,7 @@ from alertwire.commands._client import (
 )
 from alertwire.commands._output import emit_json
 from alertwire.domain.samples import kubearmor_file_integrity_alert
+from alertwire.logs import configure_logging
 from alertwire.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -98,11 +99,13 @@ def serve(
     if port is not None:
         changes["port"] = port
     settings = settings.with_overrides(**changes)
+    configure_logging(settings.log_level)
     app = create_app(settings, announce=_announce(settings))
     _freeze_startup_objects()
-    uvicorn.run(
+    uvicorn.run(  # log_config=None: uvicorn's own messages go through the JSON handler too
         app,
         host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+        log_config=None,
     )
 
 
@@ -112,6 +115,7 @@ def worker() -> None:
     from alertwire.api.app import start_services, stop_services
 
     settings = _settings().with_overrides(workers=True)
+    configure_logging(settings.log_level)
 
     async def run() -> None:
         services, _ = await start_services(settings)

@@ -11,6 +11,7 @@ from alertwire.domain.durations import parse_duration
 from alertwire.domain.ssrf import Network, parse_allowed_targets
 
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class SettingsError(ValueError):
@@ -32,6 +33,8 @@ class Settings:
     lease_seconds: float = 30.0
     auto_disable_after: float = 5 * 86400.0
     circuit_cooldown: float = 30.0
+    log_level: str = "info"  # one of LOG_LEVELS
+    worker_stall_after: float = 60.0  # /readyz fails when a worker has not come round for this
     workers: bool = True
     demo: bool = False
 
@@ -99,6 +102,16 @@ def _retry_schedule(raw: str | None) -> tuple[float, ...]:
     return steps
 
 
+def _log_level(raw: str | None) -> str:
+    if raw is None or raw.strip() == "":
+        return "info"
+    level = raw.strip().lower()
+    if level not in LOG_LEVELS:
+        raise SettingsError(
+            f"ALERTWIRE_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (or the mapping given, for tests)."""
     env = os.environ if env is None else env
@@ -125,4 +138,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_float(env, "ALERTWIRE_LEASE_SECONDS", 30.0),
         auto_disable_after=_duration(env, "ALERTWIRE_AUTO_DISABLE_AFTER", 5 * 86400.0),
         circuit_cooldown=_float(env, "ALERTWIRE_CIRCUIT_COOLDOWN", 30.0),
+        log_level=_log_level(env.get("ALERTWIRE_LOG_LEVEL")),
+        worker_stall_after=_duration(env, "ALERTWIRE_WORKER_STALL_AFTER", 60.0),
     )

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from alertwire import metrics
 from alertwire.api.bodies import read_limited
 from alertwire.api.deps import Ingester, Reader, ServicesDep
+from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import iso
 from alertwire.domain.alerts import MAX_BODY_BYTES, parse_alerts
 from alertwire.domain.filters import FilterError, parse
@@ -51,9 +51,10 @@ def invalid_filter(exc: FilterError) -> Invalid:
 
 @router.post(
     "", status_code=202, openapi_extra=_ALERT_BODY_DOC,
-    responses={202: {"content": {"application/json": {"schema": {
+    responses={**error_responses(413), 202: {"content": {"application/json": {"schema": {
         "type": "object", "properties": {"accepted": {"type": "integer"},
                                          "ids": {"type": "array", "items": {"type": "string"}}},
+        "required": ["accepted", "ids"],
     }}}}},
 )
 async def ingest(request: Request, services: ServicesDep, _: Ingester) -> dict[str, object]:
@@ -61,8 +62,8 @@ async def ingest(request: Request, services: ServicesDep, _: Ingester) -> dict[s
     incoming = parse_alerts(await read_limited(request, MAX_BODY_BYTES, "10 MiB"))
     result = await services.store.alerts.ingest(incoming)
     for item in incoming:
-        metrics.alerts_received.labels(item.source).inc()
-    metrics.deliveries_created.inc(result.deliveries)
+        services.metrics.alert_received(item.source)
+    services.metrics.deliveries_created.inc(result.deliveries)
     if result.waiting:
         services.wake_workers()
     return {"accepted": len(result.ids), "ids": result.ids}

@@ -20,6 +20,7 @@ from alertwire.api import (
     health,
     hooks,
     integrations,
+    openapi,
     silences,
     tokens,
     triggers,
@@ -33,6 +34,7 @@ from alertwire.domain.crypto import Cipher
 from alertwire.domain.retry import RetryPolicy
 from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
+from alertwire.metrics import Metrics
 from alertwire.settings import Settings
 from alertwire.store import Store
 from alertwire.store.notify import DeliveryListener
@@ -51,11 +53,13 @@ async def start_services(settings: Settings) -> tuple[Services, bootstrap.AdminT
     http.route_own_bins(own_bins)
     await http.start()
     services = Services(settings=settings, store=store, http=http, hub=BinHub(),
-                        own_bins=own_bins)
+                        own_bins=own_bins, metrics=Metrics())
     if settings.workers:
         services.worker = DeliveryWorker(
             store, http, RetryPolicy(settings.retry_schedule),
-            WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout),
+            WorkerConfig(lease_seconds=settings.lease_seconds, timeout=settings.delivery_timeout,
+                         stall_after=settings.worker_stall_after),
+            services.metrics,
         )
         await services.worker.start()
         if store.dialect == "sqlite":
@@ -132,4 +136,5 @@ def create_app(
     app.include_router(hooks.router)
     app.include_router(console.router)
     app.mount("/static", console.static_files(), name="static")
+    openapi.install(app)
     return app

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertwire.api.deps import Admin, Reader, ServicesDep
+from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import Page, iso
 from alertwire.store import Delivery
 
@@ -107,7 +108,8 @@ async def get_delivery(delivery_id: str, services: ServicesDep, _: Reader) -> De
     return DeliveryOut.build(await services.store.deliveries.get(delivery_id))
 
 
-@router.post("/{delivery_id}/retry", response_model=DeliveryOut)
+@router.post("/{delivery_id}/retry", response_model=DeliveryOut,
+             responses=error_responses(409))
 async def retry_delivery(delivery_id: str, services: ServicesDep, _: Admin) -> DeliveryOut:
     """Replay a delivered, dead or cancelled delivery, or send a failed one now instead of at
     its next retry (409 while it is pending or being sent)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -17,6 +17,7 @@ from alertwire.delivery.worker import DeliveryWorker
 from alertwire.domain.tokens import Scope, grants
 from alertwire.inspector.hub import BinHub
 from alertwire.inspector.own_bins import OwnBins
+from alertwire.metrics import Metrics
 from alertwire.settings import Settings
 from alertwire.store import ApiToken, Store
 from alertwire.store.notify import DeliveryListener
@@ -31,6 +32,7 @@ class Services:
     http: HttpClient
     hub: BinHub
     own_bins: OwnBins
+    metrics: Metrics = field(default_factory=Metrics)
     worker: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
     listener: DeliveryListener | None = None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from alertwire.errors import AlertwireError
 
@@ -65,13 +67,47 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource at this path, as /openapi.json documents them: literal paths
+    first (`/api/v1/integrations/preview` is not an integration id), then templates. Pages
+    outside the document: every method some route takes. (Starlette's 405 named only the
+    first route's method, though GET and POST /api/v1/alerts are two routes.)"""
+    path = request.url.path
+    documented: dict[str, Any] = request.app.openapi()["paths"]
+    found = documented.get(path)
+    if found is None:
+        found = next((ops for template, ops in documented.items()
+                      if "{" in template and _template(template).fullmatch(path)), None)
+    if found is not None:
+        return [method for method in METHODS if method.lower() in found]
+    return [method for method in METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)]
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """`/hooks/{bin_id}/{path}` → a pattern: one segment per parameter, any rest for `path`."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join(
+        (".+" if part == "{path}" else "[^/]+") if part.startswith("{") else re.escape(part)
+        for part in parts))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    message, headers = str(exc.detail), exc.headers
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        message = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        headers = {"Allow": ", ".join(allowed)}
     return JSONResponse(
-        error_body(codes.get(exc.status_code, "error"), str(exc.detail)),
+        error_body(codes.get(exc.status_code, "error"), message),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
 
 

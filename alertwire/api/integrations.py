@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
 from alertwire.api.deps import Admin, Reader, Services, ServicesDep
+from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import (
     IntegrationOut,
     Page,
@@ -149,7 +150,7 @@ async def update_integration(
     return await _out(services, await services.store.integrations.update(integration_id, spec))
 
 
-@router.delete("/{integration_id}", status_code=204)
+@router.delete("/{integration_id}", status_code=204, responses=error_responses(409))
 async def delete_integration(
     integration_id: str, services: ServicesDep, _: Admin, force: bool = False
 ) -> Response:
@@ -164,7 +165,8 @@ async def test_saved(integration_id: str, services: ServicesDep, _: Admin) -> Te
     return TestResultOut(**record.result, tested_at=iso(record.created_at))
 
 
-@router.post("/{integration_id}/connect", response_model=IntegrationOut)
+@router.post("/{integration_id}/connect", response_model=IntegrationOut,
+             responses=error_responses(409))
 async def connect(integration_id: str, services: ServicesDep, _: Admin) -> IntegrationOut:
     """Activate: only once the latest test of the current configuration succeeded."""
     return await _out(services, await connect_integration(services, integration_id))

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from alertwire.api.deps import Admin, ServicesDep
+from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import iso
 from alertwire.domain.tokens import Scope, generate_token
-from alertwire.errors import NotFound
+from alertwire.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
@@ -45,8 +46,13 @@ async def list_tokens(services: ServicesDep, _: Admin) -> list[TokenOut]:
     ]
 
 
-@router.delete("/{token_id}", status_code=204)
-async def revoke_token(token_id: str, services: ServicesDep, _: Admin) -> Response:
+@router.delete("/{token_id}", status_code=204, responses=error_responses(409))
+async def revoke_token(token_id: str, services: ServicesDep, caller: Admin) -> Response:
+    """Revoke a token. Not the one this request is made with (409): revoking always leaves
+    the caller's admin token, so the API can never be locked out of its last one."""
+    if token_id == caller.id:
+        raise Conflict(f"this request is authenticated with token {token_id!r}; revoke it "
+                       "with another admin token, so that one admin token always remains")
     if not await services.store.tokens.delete(token_id):
         raise NotFound(f"no token with id {token_id!r}")
     return Response(status_code=204)

@@ -51,11 +51,22 @@ def bin_values(found: Bin | None) -> dict[str, str]:
     }
 
 
+def _number(text: str) -> int | float | str:
+    """Form text as the number it spells (the API takes JSON numbers only); other text is
+    left for validation to refuse with its message."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
 def read_bin(form: Form) -> tuple[BinSpec | None, FormState]:
     """The bin a settings form describes; blank fields take the API's defaults."""
     typed = {name: form.get(name).replace("\r\n", "\n") for name in BIN_FIELDS}
     state = FormState(values=typed)
-    given = {name: typed[name].strip() for name in BIN_FIELDS if typed[name].strip()}
+    given: dict[str, Any] = {name: typed[name].strip() for name in BIN_FIELDS if typed[name].strip()}
     headers: dict[str, str] = {}
     for number, line in enumerate(typed["headers"].splitlines(), 1):
         if not line.strip():
@@ -66,6 +77,9 @@ def read_bin(form: Form) -> tuple[BinSpec | None, FormState]:
         elif name in headers:  # other spellings of a name: the domain's check says so
             state.add_error("headers", f"{name!r} is given twice")
         headers[name] = value
+    for name in ("status", "delay", "max_requests"):
+        if name in given:
+            given[name] = _number(given[name])
     answer = validate(BinResponse, {
         **{k: given[k] for k in ("status", "content_type", "delay") if k in given},
         "body": typed["body"], "headers": headers,

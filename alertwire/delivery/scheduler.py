@@ -40,6 +40,16 @@ class Scheduler:
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="scheduler")
 
+    def health(self) -> str | None:
+        """None while the loop runs; otherwise why not (for /readyz)."""
+        if self._task is None:
+            return "the scheduler was not started"
+        if self._task.done():
+            cause = "" if self._task.cancelled() or self._task.exception() is None \
+                else f": {self._task.exception()!r}"
+            return f"the scheduler (throttles and digests) has stopped{cause}"
+        return None
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -12,12 +12,12 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from alertwire import metrics
 from alertwire.delivery.http import HttpClient, Response, SendError
 from alertwire.domain.integrations import IntegrationConfig, mask_headers
 from alertwire.domain.outbound import build_request
 from alertwire.domain.retry import RetryPolicy, classify, parse_retry_after
 from alertwire.errors import NotFound
+from alertwire.metrics import Metrics
 from alertwire.store import Integration, Store
 from alertwire.store.deliveries import AttemptRecord, Claimed
 
@@ -33,16 +33,21 @@ class WorkerConfig:
     max_in_flight: int = 512  # per-integration caps are the integrations' own, shared
     lease_seconds: float = 30.0
     timeout: float = 15.0
+    # /readyz reports the worker stalled when its claim loop has not come round (or a batch
+    # of attempts has been recording) for this long.
+    stall_after: float = 60.0
 
 
 class DeliveryWorker:
     def __init__(
-        self, store: Store, http: HttpClient, policy: RetryPolicy, config: WorkerConfig
+        self, store: Store, http: HttpClient, policy: RetryPolicy, config: WorkerConfig,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.http = http
         self.policy = policy
         self.config = config
+        self.metrics = metrics if metrics is not None else Metrics()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
@@ -51,7 +56,7 @@ class DeliveryWorker:
         self._in_flight: dict[str, int] = defaultdict(int)
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[AttemptRecord] = []
-        self._cancelled: list[str] = []
+        self._cancelled: list[Claimed] = []
         # integration id → (fetched at, the integration, its validated configuration)
         self._integrations: dict[str, tuple[float, Integration | None, IntegrationConfig | None]] = {}
         # The last claim left due work behind for lack of capacity: finished sends must wake
@@ -65,6 +70,8 @@ class DeliveryWorker:
             tuple[Integration | None, IntegrationConfig | None]]] = {}
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
+        self._turned_at = time.monotonic()  # the claim loop's last turn
+        self._recording_since: float | None = None
 
     def wake(self) -> None:
         """New deliveries were committed: claim now instead of at the next poll."""
@@ -94,8 +101,28 @@ class DeliveryWorker:
             self._start(item)
 
     async def start(self) -> None:
+        self._turned_at = time.monotonic()
         self._claimer = asyncio.create_task(self._claim_loop(), name="claim")
         self._recorder = asyncio.create_task(self._record_loop(), name="record")
+        for task in (self._claimer, self._recorder):
+            task.add_done_callback(_report_death)
+
+    def health(self, now: float | None = None) -> str | None:
+        """None while the worker works; otherwise why it does not (for /readyz)."""
+        now = time.monotonic() if now is None else now
+        for task, what in ((self._claimer, "claim loop"), (self._recorder, "attempt recorder")):
+            if task is None:
+                return "the delivery worker was not started"
+            if task.done():
+                return f"the delivery worker's {what} has stopped{_death_cause(task)}"
+        if now - self._turned_at > self.config.stall_after:
+            return (f"the delivery worker is stalled: its claim loop has not come round for "
+                    f"{now - self._turned_at:.0f} s")
+        if self._recording_since is not None \
+                and now - self._recording_since > self.config.stall_after:
+            return (f"the delivery worker is stalled: recording attempts has taken "
+                    f"{now - self._recording_since:.0f} s")
+        return None
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight deliveries finish, record them, then return."""
@@ -105,7 +132,8 @@ class DeliveryWorker:
             await asyncio.wait(set(self._tasks), timeout=self.config.timeout + 5)
         assert self._claimer is not None and self._recorder is not None, "never started"
         self._claimer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        # A claim loop that died was reported when it did; stopping still records what is left.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._claimer
         # The recorder is never cancelled: a batch cut off mid-write would be lost with it
         # (then sent again once its lease ends). It finishes its write and returns.
@@ -116,6 +144,7 @@ class DeliveryWorker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
+            self._turned_at = time.monotonic()
             self._wake.clear()
             claimed: list[Claimed] = []
             free = self.config.max_in_flight - sum(self._in_flight.values())
@@ -202,7 +231,7 @@ class DeliveryWorker:
             integration, config = await self._integration(item.integration_id)
             if integration is None or config is None or integration.status != "active" \
                     or item.body is None:
-                self._cancelled.append(item.id)
+                self._cancelled.append(item)
             else:
                 # Await first: `self._outcomes` is swapped by the recorder meanwhile, and an
                 # append to the old list would be lost.
@@ -258,9 +287,11 @@ class DeliveryWorker:
                 disable = "disabled automatically: the receiver answered 410 Gone"
         if status is not None and verdict != "delivered" and error is None:
             error = f"status {status} is not a success code"
+        latency_ms = round(response.latency_ms, 1) if response else None
+        _log_attempt(item, attempts_made, status, state, latency_ms, error, next_at)
         return AttemptRecord(
             delivery_id=item.id, integration_id=integration.id, attempted_at=now,
-            status_code=status, latency_ms=round(response.latency_ms, 1) if response else None,
+            status_code=status, latency_ms=latency_ms,
             error=error, request_method=request.method, request_url=request.url,
             request_headers=mask_headers(request.headers),
             response_headers=response.merged_headers() if response else None,
@@ -289,15 +320,55 @@ class DeliveryWorker:
         """Record what finished; whether any of it still waits (a retry or a fallback)."""
         outcomes, self._outcomes = self._outcomes, []
         cancelled, self._cancelled = self._cancelled, []
+        self._recording_since = time.monotonic()
         try:
             await self.store.deliveries.record(outcomes)
-            await self.store.deliveries.cancel(cancelled, "integration is not active")
+            await self.store.deliveries.cancel([c.id for c in cancelled],
+                                               "integration is not active")
             for outcome in outcomes:
-                metrics.attempts.labels(outcome.status).inc()
-                if outcome.latency_ms is not None:
-                    metrics.attempt_latency.observe(outcome.latency_ms / 1000)
+                self.metrics.attempt(outcome.integration_id, outcome.status, outcome.latency_ms)
+            for item in cancelled:
+                self.metrics.cancelled(item.integration_id)
         except Exception:
             # Unrecorded attempts are retried once their lease ends: at-least-once holds.
             log.exception("recording %d attempts failed", len(outcomes))
+        finally:
+            self._recording_since = None
         return any(outcome.status != "delivered" for outcome in outcomes)
+
+
+def _log_attempt(
+    item: Claimed, attempt: int, status_code: int | None, outcome: str,
+    latency_ms: float | None, error: str | None, next_attempt_at: float | None,
+) -> None:
+    """One structured event per attempt: ids, status, outcome, latency and the error, and
+    nothing of the request itself (its URL and headers may carry credentials)."""
+    level = logging.INFO if outcome == "delivered" else logging.WARNING
+    if not log.isEnabledFor(level):
+        return
+    retry = "" if next_attempt_at is None else f"; next try in {next_attempt_at - time.time():.0f} s"
+    log.log(
+        level, "delivery %s attempt %d: %s%s%s", item.id, attempt, outcome,
+        "" if status_code is None else f" (status {status_code})", retry,
+        extra={
+            "event": "delivery_attempt", "delivery_id": item.id,
+            "integration_id": item.integration_id, "trigger_id": item.trigger_id,
+            "alert_id": item.alert_id, "attempt": attempt, "status_code": status_code,
+            "outcome": outcome, "latency_ms": latency_ms, "error": error,
+            "next_attempt_at": next_attempt_at,
+        },
+    )
+
+
+def _death_cause(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return " (cancelled)"
+    exc = task.exception()
+    return "" if exc is None else f": {type(exc).__name__}: {exc}"
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the delivery worker's %s task died; deliveries from this process have "
+                     "stopped", task.get_name(), exc_info=task.exception())
 

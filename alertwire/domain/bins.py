@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import re
 import shlex
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alertwire.domain.integrations import validate_headers
+from alertwire.domain.integrations import JsonFloat, JsonInt, validate_headers
 
 MAX_CAPTURE_BYTES = 1024 * 1024
 MAX_DELAY_SECONDS = 10.0
 DEFAULT_MAX_REQUESTS = 500
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}\s*(;.*)?$")
 # Hop-by-hop and framing headers: never copied into a replay or a curl command.
 _NOT_REPLAYED = {"host", "content-length", "transfer-encoding", "connection", "keep-alive",
                  "upgrade", "te", "trailer", "proxy-connection"}
@@ -23,11 +26,12 @@ class BinResponse(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Annotated[int, Field(ge=100, le=599)] = 200
+    # A final answer: 1xx are interim responses, which HTTP never ends an exchange with.
+    status: Annotated[JsonInt, Field(ge=200, le=599)] = 200
     body: Annotated[str, Field(max_length=65536)] = ""
     content_type: Annotated[str, Field(min_length=1, max_length=200)] = "text/plain"
     headers: dict[str, str] = Field(default_factory=dict)
-    delay: Annotated[float, Field(ge=0, le=MAX_DELAY_SECONDS)] = 0.0
+    delay: Annotated[JsonFloat, Field(ge=0, le=MAX_DELAY_SECONDS)] = 0.0
 
     @field_validator("headers")
     @classmethod
@@ -44,7 +48,14 @@ class BinResponse(BaseModel):
     def _content_type(cls, value: str) -> str:
         if "\r" in value or "\n" in value or "\0" in value:
             raise ValueError("must not contain CR, LF or NUL")
+        if not _MEDIA_TYPE.match(value):
+            raise ValueError(f"{value!r} is not a media type: write type/subtype, e.g. "
+                             "application/json or text/plain; charset=utf-8")
         return _latin1("Content-Type", value)
+
+    def has_body(self) -> bool:
+        """204 and 304 answers carry no body, whatever `body` says."""
+        return self.status not in (204, 304)
 
 
 def _latin1(name: str, value: str) -> str:
@@ -62,7 +73,7 @@ class BinSpec(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100)] = "bin"
     response: BinResponse = Field(default_factory=BinResponse)
-    max_requests: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_REQUESTS
+    max_requests: Annotated[JsonInt, Field(ge=1, le=10_000)] = DEFAULT_MAX_REQUESTS
 
 
 class BinPatch(BaseModel):
@@ -70,7 +81,7 @@ class BinPatch(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     response: BinResponse | None = None
-    max_requests: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    max_requests: Annotated[JsonInt, Field(ge=1, le=10_000)] | None = None
 
 
 def body_fields(body: bytes) -> dict[str, Any]:

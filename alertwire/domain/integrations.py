@@ -7,7 +7,15 @@ import re
 from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
 
 from alertwire.domain import templates
 from alertwire.domain.ssrf import Network, Refused, literal_address, refusal_reason
@@ -18,6 +26,12 @@ DEFAULT_SUCCESS_CODES = [200, 201, 202, 204]
 TEMPLATES = templates.names()
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 8192
+
+# Numbers and booleans as JSON writes them: where the API documents an integer, "5", 5.0 and
+# true are refused, not coerced (the console converts its form text before validating).
+JsonInt = Annotated[int, Strict()]
+JsonFloat = Annotated[float, Strict()]
+JsonBool = Annotated[bool, Strict()]
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Headers alertwire itself sets or that would corrupt the request if a user overrode them.
@@ -112,8 +126,14 @@ class IntegrationConfig(TemplateChoice):
     """What decides how a webhook is sent: the part a Test Connection exercises."""
 
     method: Annotated[Method, BeforeValidator(_upper)] = "POST"
-    url: str
-    success_codes: list[int] = Field(default_factory=lambda: list(DEFAULT_SUCCESS_CODES))
+    # (The constraints are checked by the validators below, with clearer messages; the
+    # schema states them for API clients.)
+    url: Annotated[str, Field(json_schema_extra={"format": "uri", "minLength": 1,
+                                                 "maxLength": 2048})]
+    success_codes: list[JsonInt] = Field(
+        default_factory=lambda: list(DEFAULT_SUCCESS_CODES),
+        json_schema_extra={"minItems": 1,
+                           "items": {"type": "integer", "minimum": 100, "maximum": 599}})
     test_payload: Any = None
     headers: dict[str, str] = Field(default_factory=dict)
 
@@ -155,8 +175,8 @@ class IntegrationCreate(IntegrationConfig):
     description: Annotated[str | None, Field(max_length=1000)] = None
     fallback: str | None = None
     # Shared by every worker: requests in flight at once, and requests per second.
-    max_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
-    rate_limit: Annotated[float | None, Field(gt=0, le=10_000)] = None
+    max_concurrency: Annotated[JsonInt, Field(ge=1, le=1000)] = 10
+    rate_limit: Annotated[JsonFloat | None, Field(gt=0, le=10_000)] = None
 
 
 class UnsavedTest(IntegrationConfig):
@@ -173,15 +193,15 @@ class IntegrationPatch(BaseModel):
     name: str | None = None
     method: str | None = None
     url: str | None = None
-    success_codes: list[int] | None = None
+    success_codes: list[JsonInt] | None = None
     test_payload: Any = None
     description: str | None = None
     headers: dict[str, str] | None = None
     template: str | None = None
     template_options: dict[str, Any] | None = None
     fallback: str | None = None
-    max_concurrency: int | None = None
-    rate_limit: float | None = None
+    max_concurrency: JsonInt | None = None
+    rate_limit: JsonFloat | None = None
 
 
 def url_refusal(url: str, allowed: tuple[Network, ...]) -> str | None:

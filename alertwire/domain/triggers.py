@@ -19,6 +19,7 @@ from pydantic import (
 
 from alertwire.domain.durations import parse_duration
 from alertwire.domain.filters import Filter, FilterError, lookup, parse
+from alertwire.domain.integrations import JsonBool
 from alertwire.domain.severity import ThreatLevel, threat_level_of
 
 Frequency = Literal["realtime", "daily", "weekly", "monthly"]
@@ -74,7 +75,7 @@ class TriggerSpec(BaseModel):
     threat_level: ThreatLevel | None = None
     throttle: Throttle | None = None
     timezone: str = "UTC"
-    enabled: bool = True
+    enabled: JsonBool = True
 
     @field_validator("timezone")
     @classmethod
@@ -115,7 +116,7 @@ class TriggerPatch(BaseModel):
     threat_level: str | None = None
     throttle: dict[str, Any] | None = None
     timezone: str | None = None
-    enabled: bool | None = None
+    enabled: JsonBool | None = None
 
 
 class FilterTest(BaseModel):

@@ -9,7 +9,7 @@ from alertwire.domain.crypto import Cipher
 from alertwire.store import digests, throttles
 from alertwire.store.alerts import AlertStore, StoredAlert
 from alertwire.store.bins import Bin, BinStore, CapturedRequest
-from alertwire.store.db import create_engine, migrate
+from alertwire.store.db import create_engine, database_revision, head_revision, migrate
 from alertwire.store.deliveries import Delivery, DeliveryStore
 from alertwire.store.integrations import Integration, IntegrationStore, TestRecord
 from alertwire.store.silences import Silence, SilenceStore
@@ -63,6 +63,10 @@ class Store:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+    async def migration_state(self) -> tuple[str | None, str]:
+        """(the database's migration revision, the newest one this code knows)."""
+        return await database_revision(self.engine), head_revision()
 
     async def close(self) -> None:
         await self.engine.dispose()

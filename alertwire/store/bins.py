@@ -44,7 +44,8 @@ class CapturedRequest:
 def _bin(m: Any) -> Bin:
     return Bin(
         id=m["id"], name=m["name"], max_requests=m["max_requests"], created_at=m["created_at"],
-        response=BinResponse(
+        # Validated when it was written; read back as it is, even under rules made since.
+        response=BinResponse.model_construct(
             status=m["response_status"], body=m["response_body"],
             content_type=m["response_content_type"], headers=dict(m["response_headers"]),
             delay=m["response_delay"],

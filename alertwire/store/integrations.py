@@ -333,6 +333,13 @@ class IntegrationStore:
                 integrations.update().where(integrations.c.id == integration_id).values(**values)
             )
 
+    async def count_by_status(self) -> dict[str, int]:
+        """How many integrations are in each status (for monitoring)."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(integrations.c.status, sa.func.count()).group_by(integrations.c.status))
+            return {status: int(n) for status, n in rows}
+
     async def rotate_secret(self, integration_id: str) -> Integration:
         """A new signing secret; the old one keeps signing for a day so receivers can switch."""
         current = await self.get(integration_id)
