@@ -105,6 +105,9 @@ async def alertwire(database: str, data_dir: Path | None = None,
         server = Server(data_dir, env={
             "ALERTWIRE_ADMIN_TOKEN": TOKEN, "ALERTWIRE_ALLOWED_TARGETS": "127.0.0.0/8",
             "ALERTWIRE_DATABASE_URL": url, "ALERTWIRE_SECRET_KEY": "bench",
+            # Failures only, as Alertmanager runs here (--log.level=warn): at the default
+            # (info) every delivered attempt is also a JSON log line.
+            "ALERTWIRE_LOG_LEVEL": "warning",
         } | env)
         await asyncio.to_thread(server.start, 120)
         running = Alertwire(server, url)

@@ -13,6 +13,7 @@ from alertwire.api.deps import Admin, Services, ServicesDep
 from alertwire.api.integrations import check_target, connect_integration, test_and_record
 from alertwire.domain import configuration
 from alertwire.domain.configuration import ConfigDocument, Existing, Plan
+from alertwire.domain.integrations import JsonBool
 from alertwire.errors import Invalid
 from alertwire.store import Integration, Store, Trigger
 
@@ -36,8 +37,8 @@ class ApplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     config: ConfigDocument  # references already resolved (the CLI does it)
-    dry_run: bool = False
-    prune: bool = False  # delete integrations and triggers the document leaves out
+    dry_run: JsonBool = False
+    prune: JsonBool = False  # delete integrations and triggers the document leaves out
 
 
 class FieldChangeOut(BaseModel):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alertwire.api.deps import Admin, Reader, ServicesDep
 from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import Page, iso
+from alertwire.domain.integrations import JsonInt
 from alertwire.store import Delivery
 
 router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
@@ -83,7 +84,7 @@ class RetryDead(BaseModel):
 
     integration_id: str | None = None  # None: dead deliveries of every integration
     cursor: str | None = None  # the `next_cursor` of the previous call
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    limit: Annotated[JsonInt, Field(ge=1, le=1000)] = 100
 
 
 class RetryDeadOut(BaseModel):
@@ -93,7 +94,7 @@ class RetryDeadOut(BaseModel):
     next_cursor: str | None
 
 
-@router.post("/retry-dead", response_model=RetryDeadOut)
+@router.post("/retry-dead", response_model=RetryDeadOut, responses=error_responses(404))
 async def retry_dead(body: RetryDead, services: ServicesDep, _: Admin) -> RetryDeadOut:
     """Queue dead deliveries again, `limit` at a time, oldest first: call again with
     `next_cursor` until it is null (each delivery is retried once per walk)."""

@@ -84,7 +84,10 @@ async def test_policy_agent_violation_alert_in_a_bin(tmp_path: Path) -> None:
                 return len(await delivered_alerts(api, bin_id)) >= 3
 
             await eventually(three, timeout=20)
-            sent: list[dict[str, Any]] = await delivered_alerts(api, bin_id)
+            # Deliveries go out concurrently, so the bin may see them in another order than
+            # they happened: order by the agent's own event time.
+            sent: list[dict[str, Any]] = sorted(await delivered_alerts(api, bin_id),
+                                                key=lambda a: a["UpdatedTime"])
             assert [(a["ProcessName"].rsplit("/", 1)[-1], a["Resource"]) for a in sent] == [
                 ("cat", str(passwd)), (SHELL, str(secret)), ("touch", str(secret))]
             for alert in sent:

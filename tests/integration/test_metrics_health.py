@@ -174,7 +174,7 @@ async def test_readyz_fails_when_the_worker_dies(fast_retry_api: AppHarness) -> 
     api = fast_retry_api
     worker = api.services.worker
 
-    async def broken_idle() -> None:
+    async def broken_idle(*_: object, **__: object) -> None:
         raise RuntimeError("simulated crash in the claim loop")
 
     worker._idle = broken_idle
