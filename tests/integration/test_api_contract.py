@@ -54,6 +54,8 @@ async def test_numbers_and_booleans_are_not_coerced(api: AppHarness) -> None:
                                   "rate_limit": "5"}, "rate_limit"),
         ("/api/v1/triggers", {"name": "t", "filter": "Action = Block", "channels": ["x"],
                               "enabled": "yes"}, "enabled"),
+        ("/api/v1/config/apply", {"config": {"version": 1}, "prune": 0}, "prune"),
+        ("/api/v1/deliveries/retry-dead", {"limit": "5"}, "limit"),
     ]
     for path, body, field in cases:
         answer = await api.client.post(path, json=body)
