@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import netns
 from tests.e2e.server import REPO
 
 CONFIG = REPO / "tests" / "e2e" / "schemathesis.toml"
@@ -31,30 +31,11 @@ PORT = 8080  # a new namespace: every port is free
 FUZZ_BUDGET_SECONDS = 240  # it takes about 20 s; a hang fails the test instead of the suite
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
-
-
 @pytest.fixture
 def loopback_namespace() -> Iterator[str]:
     """A network namespace with only `lo` (127.0.0.1, ::1) and no route anywhere else."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a network namespace")
-    if shutil.which("ip") is None:
-        pytest.skip("needs iproute2's `ip` to create a network namespace")
-    name = f"aw-fuzz-{secrets.token_hex(4)}"
-    etc = Path("/etc/netns") / name
-    _ip("netns", "add", name)
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        etc.mkdir(parents=True)
-        # `ip netns exec` bind-mounts these over /etc/hosts and /etc/resolv.conf.
-        (etc / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    with netns.loopback_namespace("aw-fuzz") as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True, timeout=30)
-        shutil.rmtree(etc, ignore_errors=True)
 
 
 @pytest.mark.netns
@@ -63,8 +44,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
 ) -> None:
     """Every operation, every phase (examples from the fixtures, coverage, fuzzing, stateful
     sequences): schemathesis reports no failure, and the server logs no error while it runs."""
-    links = subprocess.run(["ip", "-n", loopback_namespace, "-o", "link"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
+    links = netns.only_loopback(loopback_namespace)
     assert len(links) == 1 and ": lo:" in links[0], links  # no way out of the namespace
     env = os.environ | {
         "ALERTWIRE_DATA_DIR": str(tmp_path / "data"), "ALERTWIRE_PORT": str(PORT),
@@ -72,16 +52,16 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "ALERTWIRE_ALLOWED_TARGETS": "127.0.0.0/8", "ALERTWIRE_DELIVERY_TIMEOUT": "2",
         "ALERTWIRE_LOG_LEVEL": "warning", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
     }
-    netns = ["ip", "netns", "exec", loopback_namespace]
+    inside = ["ip", "netns", "exec", loopback_namespace]
     log = tmp_path / "server.log"  # a file, not a pipe: nothing can block the server's writes
     with log.open("w") as sink:
-        server = subprocess.Popen([*netns, sys.executable, "-m", "alertwire.cli", "serve"],
+        server = subprocess.Popen([*inside, sys.executable, "-m", "alertwire.cli", "serve"],
                                   cwd=REPO, env=env, text=True, stdout=sink,
                                   stderr=subprocess.STDOUT)
     started = time.monotonic()
     try:
         fuzz = subprocess.run(
-            [*netns, str(Path(sys.executable).with_name("st")), "--no-color",
+            [*inside, str(Path(sys.executable).with_name("st")), "--no-color",
              "--config-file", str(CONFIG), "run", f"http://127.0.0.1:{PORT}/openapi.json",
              "--wait-for-schema", "30", "-H", f"Authorization: Bearer {TOKEN}",
              "--output-truncate", "true"],

@@ -5,13 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import AppHarness
 from tests.integration.test_delivery import active_integration, post_alerts, trigger
 from tests.receiver import Receiver, eventually
+
+
+@contextmanager
+def sql_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_statements_and_requests_per_delivered_alert(
@@ -23,21 +41,12 @@ async def test_statements_and_requests_per_delivered_alert(
     hook = await active_integration(api, receiver.url + "/status/204", max_concurrency=100)
     await trigger(api, [hook["id"]])
     receiver.requests.clear()
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = api.services.store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(api.services.store.engine) as statements:
         for batch in range(10):
             await post_alerts(api, json.dumps(
                 [{"Action": "Block", "n": batch * 100 + i} for i in range(100)]).encode())
         await eventually(lambda: len(receiver.requests) == 1000, timeout=60)
         await asyncio.sleep(0.3)  # the last attempts are recorded
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(receiver.requests) == 1000
     per_alert = len(statements) / 1000
     print(f"SQL statements per delivered alert: {per_alert:.3f} ({len(statements)} in all)")
@@ -51,20 +60,11 @@ async def test_statements_and_requests_per_delivered_alert(
 async def test_concurrent_single_alerts_share_commits(api: AppHarness) -> None:
     """Group commit: 64 one-alert requests at once are stored in far fewer write
     transactions than requests, each still answered only once its alert is durable."""
-    commits: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO alerts"):
-            commits.append(statement)
-
-    engine = api.services.store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(api.services.store.engine) as statements:
         answers = await asyncio.gather(*(
             api.client.post("/api/v1/alerts", json={"Action": "Block", "n": i})
             for i in range(64)))
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    commits = [s for s in statements if s.startswith("INSERT INTO alerts")]
     assert [a.status_code for a in answers] == [202] * 64
     ids = [a.json()["ids"][0] for a in answers]
     assert len(set(ids)) == 64
@@ -93,47 +93,29 @@ async def test_single_alert_request_work(api: AppHarness, monkeypatch: Any) -> N
     import fastapi.routing
     monkeypatch.setattr(fastapi.dependencies.utils, "run_in_threadpool", counted)
     monkeypatch.setattr(fastapi.routing, "run_in_threadpool", counted)
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     await api.client.post("/api/v1/alerts", json={"Action": "Block", "n": -1})  # warm
-    engine = api.services.store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(api.services.store.engine) as statements:
         for n in range(20):
             answer = await api.client.post("/api/v1/alerts", json={"Action": "Block", "n": n})
             assert answer.status_code == 202
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert hops == [], f"threadpool calls per request: {hops[:3]}"
     print(f"SQL statements per single-alert request: {len(statements) / 20:.2f}")
     assert len(statements) / 20 <= 4, "\n".join(s[:90] for s in statements[:12])
 
 
 async def test_statements_per_alert_one_at_a_time(api: AppHarness, receiver: Receiver) -> None:
-    """Alerts that come one at a time (the latency case of SPEC §10) each cost one ingest,
-    one claim and one record transaction, and nothing more: no claim after every record,
-    no next-due query after a claim that found work."""
+    """Alerts that come one at a time (the latency case of SPEC §10) each cost one ingest
+    transaction (which hands the new delivery to the embedded worker) and one record
+    transaction, and nothing more: no claim, no next-due query, no re-claim after a record."""
     hook = await active_integration(api, receiver.url + "/status/204")
     await trigger(api, [hook["id"]])
     receiver.requests.clear()
     await asyncio.sleep(0.3)  # the worker has gone idle
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = api.services.store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(api.services.store.engine) as statements:
         for n in range(20):
             await post_alerts(api, json.dumps({"Action": "Block", "n": n}).encode())
             await eventually(lambda n=n: len(receiver.requests) == n + 1, timeout=10)
             await asyncio.sleep(0.05)  # recorded before the next one comes
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     per_alert = len(statements) / 20
     print(f"SQL statements per alert, one at a time: {per_alert:.1f}")
     # The embedded worker takes each new delivery inside the ingest transaction: ingest 7

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import netns
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = 8080  # the namespace is new and empty: every listener can use the same port
@@ -141,41 +141,17 @@ async def probe() -> dict[str, Any]:
 # ---------------------------------------------------------------- the test (on the host)
 
 
-def run(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True, text=True, timeout=30)
-
-
 @pytest.fixture
 def namespace() -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a network namespace")
-    if shutil.which("ip") is None:
-        pytest.skip("needs iproute2's `ip` to create a network namespace")
-    name = f"aw-ssrf-{secrets.token_hex(4)}"
-    etc = Path("/etc/netns") / name
-    run("ip", "netns", "add", name)
-    try:
-        run("ip", "-n", name, "link", "set", "lo", "up")
-        for cidr in NS_ADDRESSES:
-            run("ip", "-n", name, "addr", "add", cidr, "dev", "lo")
-        for cidr in NS_ADDRESSES_V6:
-            run("ip", "-n", name, "-6", "addr", "add", cidr, "dev", "lo", "nodad")
-        etc.mkdir(parents=True)
-        # `ip netns exec` bind-mounts these over /etc/hosts and /etc/resolv.conf.
-        (etc / "hosts").write_text(HOSTS)
-        # Any DNS query that slipped through would go to the namespace's own lo, not outside.
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    with netns.loopback_namespace("aw-ssrf", addresses=NS_ADDRESSES,
+                                  addresses_v6=NS_ADDRESSES_V6, hosts=HOSTS) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True, timeout=30)
-        shutil.rmtree(etc, ignore_errors=True)
 
 
 @pytest.mark.netns
 def test_forbidden_targets_never_reached_in_namespace(namespace: str) -> None:
     """Every forbidden address, spelling and name is refused and no listener sees a request."""
-    links = subprocess.run(["ip", "-n", namespace, "-o", "link"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
+    links = netns.only_loopback(namespace)
     assert len(links) == 1 and ": lo:" in links[0], links  # nothing to leave the namespace by
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
