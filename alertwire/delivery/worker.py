@@ -96,7 +96,11 @@ class DeliveryWorker:
             self._done_with(item.integration_id)
 
     def adopt(self, claimed: list[Claimed]) -> None:
-        """Deliveries leased to this worker by the ingest transaction, now committed."""
+        """Deliveries leased to this worker by the ingest transaction, now committed. Once
+        stopping, it leaves them leased: they are claimed again when the lease ends."""
+        if self._stopping:
+            self.release(claimed)
+            return
         for item in claimed:
             self._start(item)
 

@@ -118,6 +118,7 @@ class AlertStore:
         silenced: Counter[str] = Counter()
         held: dict[tuple[str, str], GroupHits] = {}
         bodies: dict[str, str] = {}
+        lessee = self.lessee  # the same worker from reservation to adoption
         async with writing(self._engine) as conn:
             routes = await self._triggers.routes(conn, ("realtime",))
             compiled = [(r, self._matcher(r.filter, r.threat_level)) for r in routes]
@@ -147,20 +148,20 @@ class AlertStore:
             handed: list[Claimed] = []
             try:
                 if delivery_rows:
-                    if self.lessee is not None:
-                        handed = await self._hand_off(conn, self.lessee, delivery_rows,
+                    if lessee is not None:
+                        handed = await self._hand_off(conn, lessee, delivery_rows,
                                                       bodies, now)
                     await conn.execute(deliveries.insert(), delivery_rows)
                     await announce(conn)
                 await SilenceStore.count(conn, silenced)
             except BaseException:
                 if handed:
-                    assert self.lessee is not None
-                    self.lessee.release(handed)
+                    assert lessee is not None
+                    lessee.release(handed)
                 raise
         if handed:
-            assert self.lessee is not None
-            self.lessee.adopt(handed)
+            assert lessee is not None
+            lessee.adopt(handed)
         return IngestResult([r["id"] for r in alert_rows], len(delivery_rows),
                             len(delivery_rows) - len(handed))
 

@@ -369,6 +369,28 @@ async def test_handed_over_deliveries_keep_the_concurrency_cap(
     assert sorted(json.loads(r.body)["n"] for r in receiver.requests) == list(range(16))
 
 
+async def test_worker_detached_mid_ingest_keeps_the_handed_deliveries(
+    api: AppHarness, receiver: Receiver, monkeypatch: Any
+) -> None:
+    """Shutting down detaches the worker from ingest while a transaction may be open: that
+    transaction still hands its deliveries to the worker that reserved them, answers 202,
+    and the alert is delivered."""
+    hook = await active_integration(api, receiver.url + "/status/200")
+    await trigger(api, [hook["id"]])
+    receiver.requests.clear()
+    alerts = api.services.store.alerts
+    hand_off = alerts._hand_off
+
+    async def then_detach(*args: Any) -> Any:
+        handed = await hand_off(*args)
+        alerts.lessee = None  # as stop_services does
+        return handed
+
+    monkeypatch.setattr(alerts, "_hand_off", then_detach)
+    await post_alerts(api, json.dumps({"Action": "Block"}).encode())
+    await eventually(lambda: len(receiver.requests) == 1, timeout=5)
+
+
 async def test_storm_reaches_a_throttled_trigger_as_a_handful(
     api: AppHarness, receiver: Receiver
 ) -> None:
