@@ -147,11 +147,24 @@ class IntegrationStore:
             return
         if spec.fallback == own_id:
             raise Invalid("an integration cannot be its own fallback", field="fallback")
-        found = await conn.scalar(
-            sa.select(integrations.c.id).where(integrations.c.id == spec.fallback)
-        )
-        if found is None:
-            raise Invalid(f"no integration with id {spec.fallback!r}", field="fallback")
+        chain = [spec.fallback]
+        while True:  # follow the fallbacks of the fallback: none may lead back here
+            row = (await conn.execute(
+                sa.select(integrations.c.name, integrations.c.fallback_id)
+                .where(integrations.c.id == chain[-1])
+            )).first()
+            if row is None:
+                if len(chain) == 1:
+                    raise Invalid(f"no integration with id {spec.fallback!r}", field="fallback")
+                return
+            if row.fallback_id is None or row.fallback_id in chain:
+                return  # an end, or a loop that was already there and does not pass here
+            if row.fallback_id == own_id:
+                raise Invalid(
+                    f"fallback cycle: {spec.name} → {row.name if len(chain) == 1 else '…'} → "
+                    f"{spec.name}: a dead delivery would have nowhere to end",
+                    field="fallback")
+            chain.append(row.fallback_id)
 
     async def create(self, spec: IntegrationCreate) -> Integration:
         now = time.time()

@@ -201,6 +201,21 @@ async def test_fallback_must_exist(store: Store) -> None:
         await store.integrations.update(main.id, spec("main", fallback=main.id))
 
 
+async def test_fallback_cycles_are_refused(store: Store) -> None:
+    """SPEC §5: A → B → C → A is refused (422 `fallback`) whichever edit would close it;
+    chains that end are fine."""
+    a = await store.integrations.create(spec("a"))
+    b = await store.integrations.create(spec("b", fallback=a.id))
+    c = await store.integrations.create(spec("c", fallback=b.id))
+    with pytest.raises(Invalid) as info:
+        await store.integrations.update(a.id, spec("a", fallback=b.id))  # a → b → a
+    assert info.value.field == "fallback" and "cycle" in str(info.value)
+    with pytest.raises(Invalid):
+        await store.integrations.update(a.id, spec("a", fallback=c.id))  # a → c → b → a
+    d = await store.integrations.create(spec("d"))
+    assert (await store.integrations.update(a.id, spec("a", fallback=d.id))).fallback_id == d.id
+
+
 async def test_tokens_are_stored_hashed(store: Store) -> None:
     """A token is found by its value, and the value itself is not stored."""
     await store.tokens.create("aw_plain_token_value", "ci", ["ingest"])
