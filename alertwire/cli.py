@@ -23,7 +23,7 @@ from alertwire.commands._client import (
     client_target,
     connect,
 )
-from alertwire.commands._output import emit_json
+from alertwire.commands._output import emit
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 from alertwire.logs import configure_logging
 from alertwire.settings import Settings, SettingsError, load_settings
@@ -139,10 +139,7 @@ app.add_typer(alerts_app, name="alerts")
 def _post_alerts(url: str | None, token: str | None, body: bytes, as_json: bool) -> None:
     with connect(url, token, as_json) as api:
         answer = api.request("POST", "/api/v1/alerts", raw=body)
-    if as_json:
-        emit_json(answer)
-        return
-    typer.echo(f"accepted {answer['accepted']} alert(s): {', '.join(answer['ids'])}")
+    emit(answer, as_json, f"accepted {answer['accepted']} alert(s): {', '.join(answer['ids'])}")
 
 
 @alerts_app.command("send")

@@ -16,6 +16,14 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def emit(value: Any, as_json: bool, text: str) -> None:
+    """A command's answer: `value` as JSON with `--json`, else `text` for people."""
+    if as_json:
+        emit_json(value)
+    else:
+        typer.echo(text)
+
+
 def cell(value: Any, width: int = MAX_CELL) -> str:
     if value is None:
         text = "-"

@@ -21,7 +21,7 @@ from alertwire.commands._client import (
     connect,
     find_integration,
 )
-from alertwire.commands._output import emit_json, emit_table, fields, when
+from alertwire.commands._output import emit, emit_json, emit_table, fields, when
 from alertwire.domain.references import MissingVariables, resolve
 
 app = typer.Typer(help="Webhook integrations: add, test, connect, edit, delete.",
@@ -209,10 +209,7 @@ def add(
         if options:
             body["template_options"] = options
         created = api.post("/api/v1/integrations", body)
-    if as_json:
-        emit_json(created)
-        return
-    typer.echo(f"added integration {_summary(created)}\n{_next_step(created)}")
+    emit(created, as_json, f"added integration {_summary(created)}\n{_next_step(created)}")
 
 
 @app.command("test")
@@ -248,10 +245,7 @@ def connect_command(ref: Ref, url: UrlOption = None, token: TokenOption = None,
     """Connect (activate): once the latest test of its current configuration succeeded."""
     with connect(url, token, as_json) as api:
         item = api.post(f"/api/v1/integrations/{find_integration(api, ref)['id']}/connect")
-    if as_json:
-        emit_json(item)
-        return
-    typer.echo(f"connected: {item['name']!r} is active and receives alerts from its triggers")
+    emit(item, as_json, f"connected: {item['name']!r} is active and receives alerts from its triggers")
 
 
 @app.command("edit")
@@ -326,10 +320,7 @@ def disable(ref: Ref, url: UrlOption = None, token: TokenOption = None,
     """Stop sending to an integration (connect it again to resume)."""
     with connect(url, token, as_json) as api:
         item = api.post(f"/api/v1/integrations/{find_integration(api, ref)['id']}/disable")
-    if as_json:
-        emit_json(item)
-        return
-    typer.echo(f"disabled integration {_summary(item)}")
+    emit(item, as_json, f"disabled integration {_summary(item)}")
 
 
 @app.command("delete")

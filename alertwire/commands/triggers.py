@@ -19,7 +19,7 @@ from alertwire.commands._client import (
     find_trigger,
     integration_names,
 )
-from alertwire.commands._output import emit_json, emit_table, fields, when
+from alertwire.commands._output import emit, emit_json, emit_table, fields, when
 
 app = typer.Typer(help="Triggers: saved filters that route alerts to integrations.",
                   no_args_is_help=True)
@@ -125,10 +125,7 @@ def add(
         if threat_level not in (None, "any"):
             body["threat_level"] = threat_level
         created = api.post("/api/v1/triggers", body)
-    if as_json:
-        emit_json(created)
-        return
-    typer.echo(f"added trigger {created['name']!r} ({created['id']}): {created['filter']}")
+    emit(created, as_json, f"added trigger {created['name']!r} ({created['id']}): {created['filter']}")
 
 
 @app.command("edit")
@@ -172,10 +169,7 @@ def edit(
 def _switch(ref: str, enabled: bool, url: str | None, token: str | None, as_json: bool) -> None:
     with connect(url, token, as_json) as api:
         item = api.patch(f"/api/v1/triggers/{find_trigger(api, ref)['id']}", {"enabled": enabled})
-    if as_json:
-        emit_json(item)
-        return
-    typer.echo(f"{'enabled' if enabled else 'disabled'} trigger {item['name']!r} ({item['id']})")
+    emit(item, as_json, f"{'enabled' if enabled else 'disabled'} trigger {item['name']!r} ({item['id']})")
 
 
 @app.command("enable")
