@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,17 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield started
     finally:
         await started.stop()
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """A buffer for a test to configure logging into; the logging set-up is restored after."""
+    root, ours = logging.getLogger(), logging.getLogger("alertwire")
+    saved = (list(root.handlers), root.level, ours.level)
+    stream = io.StringIO()
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        ours.setLevel(saved[2])

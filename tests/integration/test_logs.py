@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +20,9 @@ TOKEN = "tok-battery-staple"
 
 
 @pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    root, ours = logging.getLogger(), logging.getLogger("alertwire")
-    saved = (list(root.handlers), root.level, ours.level)
-    stream = io.StringIO()
-    configure_logging("debug", stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        ours.setLevel(saved[2])
+def log_stream(captured: io.StringIO) -> io.StringIO:
+    configure_logging("debug", captured)
+    return captured
 
 
 async def test_failed_attempt_write_logs_no_credentials(

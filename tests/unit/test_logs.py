@@ -5,27 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from alertwire.domain.redaction import redact_text
 from alertwire.logs import configure_logging
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Logging configured as `alertwire serve` does, into a buffer; restored afterwards."""
-    root, ours = logging.getLogger(), logging.getLogger("alertwire")
-    saved = (list(root.handlers), root.level, ours.level)
-    stream = io.StringIO()
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        ours.setLevel(saved[2])
 
 
 def events(stream: io.StringIO) -> list[dict[str, Any]]:
