@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.flow import bin_behind_trigger, delivered_alerts
 from tests.e2e.server import Server
@@ -31,7 +29,6 @@ def falco_http_output(url: str, event: Path) -> subprocess.CompletedProcess[str]
         capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl program (libcurl)")
 async def test_falco_http_output_unchanged_reaches_a_trigger(tmp_path: Path) -> None:
     """Falco, configured with only `http_output.url: http://falco:<ingest token>@host/api/v1/
     alerts`, gets 202 for its events (credentials from the URL arrive as HTTP Basic); they are
