@@ -39,7 +39,8 @@ async def set_up_demo(services: Services, ready_timeout: float = 20.0) -> str:
             config = integration.config()
             result = await run_connection_test(
                 services.http, config, secrets=integration.signing_secrets(time.time()),
-                timeout=services.settings.delivery_timeout)
+                timeout=services.settings.delivery_timeout,
+                redactor=await store.redaction.redactor(config.redaction_rules))
             await store.integrations.record_test(
                 integration.id, store.integrations.fingerprint(config), result["ok"], result)
             if result["ok"] or time.monotonic() > deadline:

@@ -21,6 +21,7 @@ from alertwire.api import (
     hooks,
     integrations,
     openapi,
+    redaction,
     silences,
     tokens,
     triggers,
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(deliveries.router)
     app.include_router(tokens.router)
     app.include_router(config.router)
+    app.include_router(redaction.router)
     app.include_router(bins.router)
     app.include_router(hooks.router)
     app.include_router(console.router)

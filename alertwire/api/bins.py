@@ -88,7 +88,8 @@ async def replay_captured(services: Services, bin_id: str, request_id: str,
         raise Invalid(f"url: {exc}", field="url") from None
     captured = await services.store.bins.request(bin_id, request_id)
     result = await replay(services.http, captured, url,
-                          timeout=services.settings.delivery_timeout)
+                          timeout=services.settings.delivery_timeout,
+                          redactor=await services.store.redaction.redactor())
     return TestResult(**result)
 
 

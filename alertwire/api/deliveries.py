@@ -37,6 +37,8 @@ class DeliveryOut(BaseModel):
     last_status_code: int | None
     last_error: str | None
     is_fallback: bool
+    fallback_of: str | None  # the dead delivery this fallback stands in for
+    fallback_delivery_id: str | None  # the fallback this dead delivery caused
     created_at: str | None
     delivered_at: str | None
     attempts: list[AttemptOut] | None = None
@@ -47,7 +49,8 @@ class DeliveryOut(BaseModel):
             id=d.id, alert_id=d.alert_id, integration_id=d.integration_id,
             trigger_id=d.trigger_id, status=d.status, attempt_count=d.attempt_count,
             next_attempt_at=iso(d.next_attempt_at), last_status_code=d.last_status_code,
-            last_error=d.last_error, is_fallback=d.is_fallback, created_at=iso(d.created_at),
+            last_error=d.last_error, is_fallback=d.is_fallback, fallback_of=d.fallback_of,
+            fallback_delivery_id=d.fallback_delivery_id, created_at=iso(d.created_at),
             delivered_at=iso(d.delivered_at),
             attempts=None if d.attempts is None else [
                 AttemptOut(

@@ -31,6 +31,7 @@ from alertwire.domain.integrations import (
     unmask_template_options,
     url_refusal,
 )
+from alertwire.domain.samples import kubearmor_file_integrity_alert
 from alertwire.domain.signing import generate_secret
 from alertwire.domain.templates import TemplateRenderError, describe, preview
 from alertwire.errors import Conflict, Invalid
@@ -88,6 +89,7 @@ async def test_unsaved(config: UnsavedTest, services: ServicesDep, _: Admin) -> 
     result = await run_connection_test(
         services.http, config, secrets=[generate_secret()],
         timeout=services.settings.delivery_timeout,
+        redactor=await services.store.redaction.redactor(config.redaction_rules),
     )
     return TestResult(**result)
 
@@ -99,11 +101,15 @@ async def list_templates(_: Reader) -> Page[TemplateOut]:
 
 
 @router.post("/preview", response_model=PreviewOut)
-async def preview_template(spec: TemplatePreview, _: Reader) -> PreviewOut:
+async def preview_template(spec: TemplatePreview, services: ServicesDep, _: Reader) -> PreviewOut:
     """Render a template for an alert (the sample KubeArmor alert when none is given) without
-    sending anything. A custom template that fails on it is a 422 naming the line."""
+    sending anything, after the redaction rules, as a delivery would. A custom template that
+    fails on it is a 422 naming the line."""
+    redactor = await services.store.redaction.redactor(spec.redaction_rules)
+    alert = redactor.redact_value(
+        kubearmor_file_integrity_alert() if spec.alert is None else spec.alert)[0]
     try:
-        content_type, body = preview(spec.template, spec.template_options, spec.alert)
+        content_type, body = preview(spec.template, spec.template_options, alert)
     except TemplateRenderError as exc:
         field = "template_options.template" if spec.template == "custom" else "template"
         error = Invalid(f"{field}: {exc}", field=field)
@@ -210,6 +216,7 @@ async def test_and_record(services: Services, integration: Integration) -> TestR
     result = await run_connection_test(
         services.http, config, secrets=integration.signing_secrets(time.time()),
         timeout=services.settings.delivery_timeout,
+        redactor=await services.store.redaction.redactor(config.redaction_rules),
     )
     return await store.record_test(integration.id, store.fingerprint(config), result["ok"],
                                    result)

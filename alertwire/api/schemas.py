@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from alertwire.domain.integrations import mask_headers, mask_template_options
+from alertwire.domain.redaction import RedactionRule
 from alertwire.store import Integration, TestRecord
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class IntegrationOut(BaseModel):
     headers: dict[str, str]  # secret values masked
     template: str
     template_options: dict[str, Any]  # secret options masked
+    redaction_rules: list[RedactionRule]  # the integration's own, added to the deployment's
     fallback: str | None
     status: str
     disabled_reason: str | None
@@ -79,6 +81,7 @@ class IntegrationOut(BaseModel):
             headers=mask_headers(integration.headers), template=integration.template,
             template_options=mask_template_options(integration.template,
                                                    integration.template_options),
+            redaction_rules=integration.redaction_rules,
             fallback=integration.fallback_id,
             status=integration.status, disabled_reason=integration.disabled_reason,
             max_concurrency=integration.max_concurrency, rate_limit=integration.rate_limit,

@@ -249,8 +249,10 @@ async def test_new(request: Request, services: ServicesDep, form: ChangeForm) ->
     config = validate(UnsavedTest, data, state)
     if config is None:
         return JSONResponse({"ok": False, "errors": state.errors}, status_code=422)
+    redactor = await services.store.redaction.redactor(config.redaction_rules)
     result = await run_connection_test(services.http, config, secrets=[generate_secret()],
-                                       timeout=services.settings.delivery_timeout)
+                                       timeout=services.settings.delivery_timeout,
+                                       redactor=redactor)
     ticket = _ticket(request, _fingerprint(services, config), None, result) if result["ok"] else ""
     return JSONResponse({**result, "ticket": ticket, "recorded": False})
 
@@ -290,7 +292,8 @@ async def test_edited(request: Request, services: ServicesDep, form: ChangeForm,
         return JSONResponse({**record.result, "ticket": "", "recorded": True})
     result = await run_connection_test(
         services.http, config, secrets=integration.signing_secrets(time.time()),
-        timeout=services.settings.delivery_timeout)
+        timeout=services.settings.delivery_timeout,
+        redactor=await services.store.redaction.redactor(config.redaction_rules))
     ticket = _ticket(request, fingerprint, integration.id, result) if result["ok"] else ""
     return JSONResponse({**result, "ticket": ticket, "recorded": False})
 

@@ -11,6 +11,7 @@ from alertwire.delivery.http import HttpClient, SendError
 from alertwire.domain.crypto import new_id
 from alertwire.domain.integrations import IntegrationConfig
 from alertwire.domain.outbound import build_request
+from alertwire.domain.redaction import Redactor
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 
 RESPONSE_BODY_LIMIT = 4096
@@ -24,13 +25,15 @@ def connection_test_payload(config: IntegrationConfig) -> bytes:
 
 
 async def run_connection_test(
-    client: HttpClient, config: IntegrationConfig, *, secrets: Sequence[str], timeout: float
+    client: HttpClient, config: IntegrationConfig, *, secrets: Sequence[str], timeout: float,
+    redactor: Redactor,
 ) -> dict[str, Any]:
     """`{ok, status_code, latency_ms, response_headers, response_body, error}`; never raises
-    for network, TLS, timeout or SSRF problems: those are `ok: false` with an `error`."""
+    for network, TLS, timeout or SSRF problems: those are `ok: false` with an `error`.
+    The test payload is redacted like any alert (`redactor`)."""
     request = build_request(
         config, connection_test_payload(config), message_id=new_id("msg_test"),
-        timestamp=int(time.time()), secrets=secrets,
+        timestamp=int(time.time()), secrets=secrets, redactor=redactor,
     )
     started = time.perf_counter()
     try:

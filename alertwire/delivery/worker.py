@@ -251,10 +251,11 @@ class DeliveryWorker:
         self, item: Claimed, integration: Integration, config: IntegrationConfig
     ) -> AttemptRecord:
         assert item.body is not None
+        redactor = await self.store.redaction.redactor(config.redaction_rules)
         now = time.time()
         request = build_request(
             config, item.body.encode(), message_id=item.id,
-            timestamp=int(now), secrets=integration.signing_secrets(now),
+            timestamp=int(now), secrets=integration.signing_secrets(now), redactor=redactor,
         )
         if item.kind != "alert":
             # A throttled alert or a digest stands for several alerts: say how many.

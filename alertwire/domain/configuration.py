@@ -37,7 +37,7 @@ Action = Literal["create", "update", "delete"]
 
 # The order fields are written in, and compared in.
 INTEGRATION_FIELDS = ("url", "method", "success_codes", "headers", "template",
-                      "template_options", "description", "test_payload", "fallback",
+                      "template_options", "redaction_rules", "description", "test_payload", "fallback",
                       "max_concurrency", "rate_limit")
 TRIGGER_FIELDS = ("filter", "channels", "frequency", "threat_level", "throttle", "timezone",
                   "enabled")

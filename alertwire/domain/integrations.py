@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from alertwire.domain import templates
+from alertwire.domain.redaction import MAX_RULES, RedactionRule
 from alertwire.domain.ssrf import Network, Refused, literal_address, refusal_reason
 
 Method = Literal["POST", "PUT", "GET"]
@@ -136,6 +137,9 @@ class IntegrationConfig(TemplateChoice):
                            "items": {"type": "integer", "minimum": 100, "maximum": 599}})
     test_payload: Any = None
     headers: dict[str, str] = Field(default_factory=dict)
+    # Added to the deployment's rules and the defaults for this integration only (SPEC §8).
+    redaction_rules: Annotated[list[RedactionRule], Field(max_length=MAX_RULES)] = Field(
+        default_factory=list)
 
     @field_validator("url")
     @classmethod
@@ -159,15 +163,19 @@ class IntegrationConfig(TemplateChoice):
 
     def fingerprint_source(self) -> bytes:
         """Canonical bytes of the configuration: a test is valid only for these exact bytes."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-        ).encode()
+        fields = self.model_dump(mode="json")
+        if not fields["redaction_rules"]:
+            del fields["redaction_rules"]  # as before rules existed: old tests stay valid
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
 class TemplatePreview(TemplateChoice):
-    """`POST /integrations/preview`: a template, its options and an alert (or the sample)."""
+    """`POST /integrations/preview`: a template, its options and an alert (or the sample),
+    with the integration's own redaction rules (the deployment's apply anyway)."""
 
     alert: Any = None
+    redaction_rules: Annotated[list[RedactionRule], Field(max_length=MAX_RULES)] = Field(
+        default_factory=list)
 
 
 class IntegrationCreate(IntegrationConfig):
@@ -199,6 +207,7 @@ class IntegrationPatch(BaseModel):
     headers: dict[str, str] | None = None
     template: str | None = None
     template_options: dict[str, Any] | None = None
+    redaction_rules: list[dict[str, Any]] | None = None
     fallback: str | None = None
     max_concurrency: JsonInt | None = None
     rate_limit: JsonFloat | None = None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alertwire.domain.integrations import IntegrationConfig
+from alertwire.domain.redaction import Redactor
 from alertwire.domain.signing import webhook_headers
 from alertwire.domain.templates import render
 
@@ -47,11 +48,14 @@ def build_request(
     message_id: str,
     timestamp: int,
     secrets: Sequence[str],
+    redactor: Redactor,
 ) -> OutboundRequest:
-    """`payload` is the alert (or digest, or test payload) as JSON bytes; the integration's
-    template renders it (`raw`: the bytes exactly as received), and the signature covers what
-    is sent. The template's Content-Type applies unless the integration sets its own."""
-    rendered = render(config.template, config.template_options, payload)
+    """`payload` is the alert (or digest, or test payload) as JSON bytes. The redaction rules
+    apply first (SPEC §8), so no template can send what they remove; then the integration's
+    template renders it (`raw`: the bytes exactly as received, unless a rule matched), and
+    the signature covers what is sent. The template's Content-Type applies unless the
+    integration sets its own."""
+    rendered = render(config.template, config.template_options, redactor.redact_json(payload))
     headers = dict(config.headers)
     if rendered.error is not None:
         reason = " ".join(rendered.error.split()).encode("ascii", "replace").decode()

@@ -44,3 +44,26 @@ def kubearmor_file_integrity_alert(now: float | None = None) -> dict[str, Any]:
         "UID": 0,
         "UpdatedTime": updated,
     }
+
+
+def falco_alert_with_secrets() -> dict[str, Any]:
+    """A Falco event whose command line and environment hold credentials: what the console
+    shows redaction rules working on (the secrets are made up)."""
+    return {
+        "output": "17:02:11.513093420: Notice Database client run in a container "
+                  "(user=root command=psql postgresql://orders:Tr0ub4dor-3@db.internal:5432/orders "
+                  "container=api-7f9c)",
+        "priority": "Notice",
+        "rule": "Database client in container",
+        "time": "2026-11-28T17:02:11.513093420Z",
+        "hostname": "worker-2",
+        "tags": ["container", "database", "mitre_credential_access"],
+        "output_fields": {
+            "container.id": "api-7f9c",
+            "proc.cmdline": "psql postgresql://orders:Tr0ub4dor-3@db.internal:5432/orders",
+            "proc.env": "HOME=/root AWS_ACCESS_KEY_ID=AKIAZ7EXAMPLE4RQ2XPL "
+                        "GITHUB_TOKEN=ghp_R2x9mQv7LkT4nB8cW1zYdF6hJ3sP5aE0uKiO PGPASSWORD=Tr0ub4dor-3",
+            "user.name": "root",
+            "k8s.ns.name": "shop",
+        },
+    }

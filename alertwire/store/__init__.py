@@ -12,6 +12,7 @@ from alertwire.store.bins import Bin, BinStore, CapturedRequest
 from alertwire.store.db import create_engine, database_revision, head_revision, migrate
 from alertwire.store.deliveries import Delivery, DeliveryStore
 from alertwire.store.integrations import Integration, IntegrationStore, TestRecord
+from alertwire.store.redaction import RedactionStore
 from alertwire.store.silences import Silence, SilenceStore
 from alertwire.store.tokens import ApiToken, TokenStore
 from alertwire.store.triggers import Trigger, TriggerStore
@@ -35,6 +36,7 @@ class Store:
         self.deliveries = DeliveryStore(engine, auto_disable_after, circuit_cooldown)
         self.bins = BinStore(engine)
         self.silences = SilenceStore(engine)
+        self.redaction = RedactionStore(engine)
 
     @classmethod
     async def open(

@@ -88,6 +88,8 @@ class Delivery:
     delivered_at: float | None
     kind: str = "alert"
     alert_count: int = 1
+    fallback_of: str | None = None  # the dead delivery this one stands in for
+    fallback_delivery_id: str | None = None  # the fallback this one's death caused
     attempts: list[dict[str, Any]] | None = field(default=None)
 
 
@@ -98,7 +100,8 @@ def _delivery(m: Any) -> Delivery:
         next_attempt_at=m["next_attempt_at"], last_status_code=m["last_status_code"],
         last_error=m["last_error"], is_fallback=bool(m["is_fallback"]),
         created_at=m["created_at"], delivered_at=m["delivered_at"], kind=m["kind"],
-        alert_count=m["alert_count"],
+        alert_count=m["alert_count"], fallback_of=m["fallback_of"],
+        fallback_delivery_id=m["fallback_delivery_id"],
     )
 
 
@@ -130,6 +133,10 @@ _CLAIMED = (
     .select_from(deliveries.outerjoin(alerts, alerts.c.id == deliveries.c.alert_id))
     .where(deliveries.c.id.in_(sa.bindparam("picked", expanding=True)))
     .order_by(deliveries.c.next_attempt_at)
+)
+_LINK_FALLBACK = (
+    deliveries.update().where(deliveries.c.id == sa.bindparam("b_id"))
+    .values(fallback_delivery_id=sa.bindparam("b_fallback"))
 )
 _IN_FLIGHT = sa.select(deliveries.c.integration_id).where(
     deliveries.c.lease_until > sa.bindparam("now"))
@@ -377,17 +384,20 @@ class DeliveryStore:
             )
         }
         now = time.time()
+        links = {r.delivery_id: ordered_id("dlv") for r in wanted}
         await conn.execute(deliveries.insert(), [
             {
-                "id": ordered_id("dlv"), "alert_id": originals[r.delivery_id].alert_id,
+                "id": links[r.delivery_id], "alert_id": originals[r.delivery_id].alert_id,
                 "trigger_id": originals[r.delivery_id].trigger_id,
                 "integration_id": r.fallback_to, "status": "pending", "attempt_count": 0,
                 "next_attempt_at": now, "is_fallback": True, "created_at": now,
                 "kind": originals[r.delivery_id].kind,
                 "alert_count": originals[r.delivery_id].alert_count,
-                "payload": originals[r.delivery_id].payload,
+                "payload": originals[r.delivery_id].payload, "fallback_of": r.delivery_id,
             } for r in wanted
         ])
+        await conn.execute(_LINK_FALLBACK, [{"b_id": original, "b_fallback": fallback}
+                                            for original, fallback in links.items()])
         await announce(conn)
 
     async def cancel(self, delivery_ids: Sequence[str], reason: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from alertwire.domain import templates
 from alertwire.domain.crypto import Cipher, new_id
 from alertwire.domain.integrations import IntegrationConfig, IntegrationCreate
+from alertwire.domain.redaction import RedactionRule
 from alertwire.domain.signing import generate_secret
 from alertwire.errors import Conflict, Invalid, NotFound
 from alertwire.store.db import writing
@@ -48,12 +49,14 @@ class Integration:
     max_concurrency: int = 10
     rate_limit: float | None = None
     circuit_open_until: float | None = None
+    redaction_rules: list[RedactionRule] = field(default_factory=list)
 
     def config(self) -> IntegrationConfig:
         return IntegrationConfig(
             method=self.method,
             url=self.url, success_codes=self.success_codes, test_payload=self.test_payload,
             headers=self.headers, template=self.template, template_options=self.template_options,
+            redaction_rules=self.redaction_rules,
         )
 
     def fields(self) -> dict[str, Any]:
@@ -63,6 +66,7 @@ class Integration:
             "success_codes": self.success_codes, "test_payload": self.test_payload,
             "description": self.description, "headers": self.headers,
             "template": self.template, "template_options": self.template_options,
+            "redaction_rules": [r.model_dump() for r in self.redaction_rules],
             "fallback": self.fallback_id, "max_concurrency": self.max_concurrency,
             "rate_limit": self.rate_limit,
         }
@@ -112,6 +116,7 @@ class IntegrationStore:
             failing_since=m["failing_since"], created_at=m["created_at"],
             updated_at=m["updated_at"], max_concurrency=m["max_concurrency"],
             rate_limit=m["rate_limit"], circuit_open_until=m["circuit_open_until"],
+            redaction_rules=[RedactionRule.model_validate(r) for r in m["redaction_rules"] or ()],
         )
 
     def _values(self, spec: IntegrationCreate) -> dict[str, Any]:
@@ -125,6 +130,8 @@ class IntegrationStore:
             "template_options": self._seal_options(spec.template, spec.template_options),
             "fallback_id": spec.fallback, "max_concurrency": spec.max_concurrency,
             "rate_limit": spec.rate_limit,
+            "redaction_rules": [r.model_dump() for r in spec.redaction_rules]
+            or None,
         }
 
     def _seal_options(self, template: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ integrations = sa.Table(
     sa.Column("rate_checked_at", sa.Float),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("circuit_open_until", sa.Float),
+    sa.Column("redaction_rules", sa.JSON),  # the integration's own (SPEC §8); NULL: none
 )
 
 integration_tests = sa.Table(
@@ -145,6 +146,9 @@ deliveries = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, server_default="alert"),
     sa.Column("alert_count", sa.Integer, nullable=False, server_default="1"),
     sa.Column("payload", sa.Text),  # the body when it is not an alert as received (digests)
+    # A dead delivery and the one re-sent to its integration's fallback, linked both ways.
+    sa.Column("fallback_of", sa.String(40)),
+    sa.Column("fallback_delivery_id", sa.String(40)),
     # Waiting deliveries in due order: what claims read, without scanning the backlog.
     sa.Index("ix_deliveries_waiting", "next_attempt_at",
              sqlite_where=sa.text("status IN ('pending', 'failed')"),
@@ -153,6 +157,15 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_alert", "alert_id"),
     sa.Index("ix_deliveries_integration", "integration_id", "created_at"),
     sa.Index("ix_deliveries_trigger", "trigger_id", "created_at"),
+)
+
+# Deployment-wide settings as JSON values: `redaction_rules` (SPEC §8).
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 attempts = sa.Table(

@@ -286,7 +286,8 @@ async def test_slow_endpoint_does_not_delay_others(api: AppHarness, receiver: Re
 async def test_fallback_receives_dead_deliveries(
     fast_retry_api: AppHarness, receiver: Receiver
 ) -> None:
-    """A dead delivery is re-sent once to the integration's fallback, marked as such."""
+    """A dead delivery is re-sent once to the integration's fallback, marked as such; the
+    log links the two both ways; the fallback's own death goes nowhere else."""
     api = fast_retry_api
     backup = await active_integration(api, receiver.url + "/backup", name="backup")
     primary = await active_integration(api, receiver.url + "/status/200", name="primary",
@@ -298,9 +299,30 @@ async def test_fallback_receives_dead_deliveries(
     await post_alerts(api, FIM)
     await eventually(lambda: _delivered(api, backup["id"]))
     (rescued,) = await deliveries(api, integration_id=backup["id"])
+    (dead,) = await deliveries(api, integration_id=primary["id"])
     assert rescued["is_fallback"] is True
+    assert dead["status"] == "dead" and dead["fallback_delivery_id"] == rescued["id"]
+    assert rescued["fallback_of"] == dead["id"] and dead["fallback_of"] is None
     assert [r.path for r in receiver.requests] == ["/status/400", "/backup"]
     assert receiver.requests[1].body == FIM.strip()
+    # A fallback that dies too is not re-sent anywhere (the backup's own fallback included).
+    last = await active_integration(api, receiver.url + "/last", name="last")
+    changed = await api.client.patch(f"/api/v1/integrations/{backup['id']}",
+                                     json={"url": receiver.url + "/status/400",
+                                           "fallback": last["id"]})
+    assert changed.status_code == 200, changed.text
+    await asyncio.sleep(INTEGRATION_CACHE_SECONDS + 0.1)  # the worker reads the change
+    receiver.requests.clear()
+    await post_alerts(api, FIM)
+
+    async def fallback_died() -> bool:
+        return any(d["status"] == "dead" and d["is_fallback"]
+                   for d in await deliveries(api, integration_id=backup["id"]))
+
+    await eventually(fallback_died)
+    await asyncio.sleep(0.3)
+    assert [r.path for r in receiver.requests] == ["/status/400", "/status/400"]
+    assert await deliveries(api, integration_id=last["id"]) == []
 
 
 async def test_every_attempt_recorded_once(api: AppHarness, receiver: Receiver) -> None:

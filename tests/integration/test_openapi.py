@@ -33,7 +33,7 @@ async def test_every_operation_declares_its_errors(api: AppHarness) -> None:
     doc = await document(api)
     assert "HTTPValidationError" not in json.dumps(doc)
     api_ops = [(m, p, op) for m, p, op in operations(doc) if p.startswith("/api/")]
-    assert len(api_ops) == 45
+    assert len(api_ops) == 48
     for method, path, op in api_ops:
         answers = op["responses"]
         assert {"401", "403"} <= answers.keys(), (method, path)

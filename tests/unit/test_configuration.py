@@ -20,7 +20,8 @@ def integration(name: str, id: str = "", status: str = "active", secret: str = S
     base: dict[str, Any] = {
         "name": name, "method": "POST", "url": f"https://{name.lower().replace(' ', '-')}.example.com/hook",
         "success_codes": [200, 201, 202, 204], "test_payload": None, "description": None,
-        "headers": {}, "template": "raw", "template_options": {}, "fallback": None,
+        "headers": {}, "template": "raw", "template_options": {}, "redaction_rules": [],
+        "fallback": None,
         "max_concurrency": 10, "rate_limit": None,
     }
     return Existing(id or f"itg_{name}", name, base | fields, status, secret)

@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from alertwire.domain.integrations import IntegrationConfig
 from alertwire.domain.outbound import build_request
+from alertwire.domain.redaction import DEFAULT_REDACTOR
 from alertwire.domain.signing import generate_secret
 
 ALERT = b'{"Action":"Block","Owner":{"Name":"mysql"},"Severity":"5","PID":167}'
@@ -20,7 +21,8 @@ def test_post_sends_the_payload_bytes_signed() -> None:
     secret = generate_secret()
     config = IntegrationConfig(url="https://r.example.com/", headers={"X-Team": "sec"})
     request = build_request(config, ALERT, message_id="msg_1", timestamp=int(time.time()),
-                            secrets=[secret])
+                            secrets=[secret],
+                            redactor=DEFAULT_REDACTOR)
     assert request.body == ALERT
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["X-Team"] == "sec"
@@ -38,7 +40,8 @@ def test_rotation_signs_with_both_secrets() -> None:
     old, new = generate_secret(), generate_secret()
     config = IntegrationConfig(url="https://r.example.com/")
     request = build_request(config, ALERT, message_id="m", timestamp=int(time.time()),
-                            secrets=[new, old])
+                            secrets=[new, old],
+                            redactor=DEFAULT_REDACTOR)
     for secret in (old, new):
         Webhook(secret).verify(ALERT, request.headers)
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -47,7 +50,8 @@ def test_rotation_signs_with_both_secrets() -> None:
 def test_get_puts_top_level_fields_in_the_query() -> None:
     """GET sends no body; nested values are JSON-encoded parameters."""
     config = IntegrationConfig(method="GET", url="https://r.example.com/hook")
-    request = build_request(config, ALERT, message_id="m", timestamp=1, secrets=[generate_secret()])
+    request = build_request(config, ALERT, message_id="m", timestamp=1, secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
     assert request.body is None
     assert request.params == {
         "Action": "Block", "Owner": '{"Name":"mysql"}', "Severity": "5", "PID": "167"
@@ -59,6 +63,7 @@ def test_user_content_type_wins() -> None:
     """An integration that sets its own Content-Type keeps it."""
     config = IntegrationConfig(url="https://r.example.com/",
                                headers={"content-type": "application/x-ndjson"})
-    request = build_request(config, ALERT, message_id="m", timestamp=1, secrets=[generate_secret()])
+    request = build_request(config, ALERT, message_id="m", timestamp=1, secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
     assert "Content-Type" not in request.headers
     assert request.headers["content-type"] == "application/x-ndjson"

@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from alertwire.domain.digests import DigestAlert, build_digest
 from alertwire.domain.integrations import IntegrationConfig
 from alertwire.domain.outbound import TEMPLATE_ERROR_HEADER, build_request
+from alertwire.domain.redaction import DEFAULT_REDACTOR
 from alertwire.domain.signing import generate_secret
 from alertwire.domain.templates import (
     TEMPLATES,
@@ -147,7 +148,8 @@ def test_build_request_signs_the_rendered_body() -> None:
     body, _ = load(FIXTURE_FILES[0])
     config = IntegrationConfig(url="https://hooks.slack.example/T/B/x", template="slack")
     request = build_request(config, body, message_id="msg_1", timestamp=int(time.time()),
-                            secrets=[secret])
+                            secrets=[secret],
+                            redactor=DEFAULT_REDACTOR)
     assert request.body is not None
     assert set(json.loads(request.body)) == {"text", "blocks"}
     assert request.headers["Content-Type"] == "application/json"
@@ -160,14 +162,16 @@ def test_get_puts_the_rendered_fields_in_the_query() -> None:
     config = IntegrationConfig(method="GET", url="https://r.example.com/", template="github_dispatch",
                                template_options={"event_type": "alert"})
     request = build_request(config, b'{"Action": "Block"}', message_id="m", timestamp=1,
-                            secrets=[generate_secret()])
+                            secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
     assert request.body is None and request.params is not None
     assert request.params["event_type"] == "alert"
     assert json.loads(request.params["client_payload"])["action"] == "Block"
     text = IntegrationConfig(method="GET", url="https://r.example.com/", template="custom",
                              template_options={"template": "{{ action }} & co"})
     request = build_request(text, b'{"Action": "Block"}', message_id="m", timestamp=1,
-                            secrets=[generate_secret()])
+                            secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
     assert request.params == {"payload": "Block & co"}
 
 
@@ -180,7 +184,8 @@ def test_content_type_from_template_unless_configured() -> None:
                             template_options=options, headers={"content-type": "text/x-alert"})
     for config, expected in ((plain, "text/plain"), (own, "text/x-alert")):
         request = build_request(config, b'{"Action": "Block"}', message_id="m", timestamp=1,
-                                secrets=[generate_secret()])
+                                secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
         sent = {k.lower(): v for k, v in request.headers.items()}
         assert sent["content-type"] == expected and request.body == b"Block"
 
@@ -190,7 +195,8 @@ def test_fallback_is_marked_in_a_header() -> None:
     config = IntegrationConfig(url="https://r.example.com/", template="custom",
                                template_options={"template": "{{ 1 // 0 }}"})
     request = build_request(config, b'{"Action": "Block"}', message_id="m", timestamp=1,
-                            secrets=[generate_secret()])
+                            secrets=[generate_secret()],
+                            redactor=DEFAULT_REDACTOR)
     reason = request.headers[TEMPLATE_ERROR_HEADER]
     assert reason.startswith("custom template failed: line 1: ZeroDivisionError")
     assert reason.isascii()
