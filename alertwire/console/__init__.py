@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alertwire.console import alerts, auth, bins, deliveries, integrations, silences, triggers
+from alertwire.console import (
+    alerts,
+    auth,
+    bins,
+    deliveries,
+    integrations,
+    redaction,
+    silences,
+    triggers,
+)
 from alertwire.console.pages import static_files
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, integrations, alerts, triggers, deliveries, bins, silences):
+for module in (auth, integrations, alerts, triggers, deliveries, bins, silences, redaction):
     router.include_router(module.router)
 
 __all__ = ["router", "static_files"]

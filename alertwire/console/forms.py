@@ -54,6 +54,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
             message = f"must be one of {ctx.get('expected', '')}"
         if name == "template_options" and len(loc) > 1:  # which option
             message = f"{'.'.join(map(str, loc[1:]))} {message}"
+        elif name == "redaction_rules" and len(loc) > 1 and isinstance(loc[1], int):
+            message = f"rule {loc[1] + 1}: {message}"
         found.setdefault(name, message)
     return found
 
@@ -77,7 +79,7 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         return {"name": "", "method": "POST", "url": "",
                 "success_codes": ", ".join(map(str, DEFAULT_SUCCESS_CODES)),
                 "test_payload": "", "description": "", "headers": [("", "")],
-                "template": "raw", "template_options": ""}
+                "template": "raw", "template_options": "", "redaction_rules": ""}
     return {
         "name": integration.name, "method": integration.method, "url": integration.url,
         "success_codes": ", ".join(map(str, integration.success_codes)),
@@ -89,6 +91,9 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         "template_options": json.dumps(mask_template_options(
             integration.template, integration.template_options), indent=2, ensure_ascii=False)
         if integration.template_options else "",
+        "redaction_rules": json.dumps([r.model_dump() for r in integration.redaction_rules],
+                                      indent=2, ensure_ascii=False)
+        if integration.redaction_rules else "",
     }
 
 
@@ -102,6 +107,7 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         "headers": rows or [("", "")],
         "template": form.get("template") or "raw",
         "template_options": form.get("template_options"),
+        "redaction_rules": form.get("redaction_rules"),
     })
     data: dict[str, Any] = {
         "name": form.get("name"), "method": form.get("method") or "POST",
@@ -144,6 +150,12 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         state.add_error("template_options", problem)
     else:
         data["template_options"] = options
+    rules = form.get("redaction_rules").strip()
+    try:
+        data["redaction_rules"] = json.loads(rules) if rules else []
+    except json.JSONDecodeError as exc:
+        state.add_error("redaction_rules", f"is not valid JSON (line {exc.lineno}, column "
+                                           f"{exc.colno}: {exc.msg})")
     return data, state
 
 
