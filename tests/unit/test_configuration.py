@@ -193,3 +193,18 @@ def test_names_match_case_insensitively() -> None:
     assert [(c.name, c.fields) for c in result.changes] == [
         ("PAGER", [FieldChange("name", "pager", "PAGER")]),
     ]
+
+
+def test_redaction_rules_are_exported_and_planned() -> None:
+    """An integration's own redaction rules are in the document; changing them is a change."""
+    rules = [{"name": "tickets", "pattern": r"ticket-(\d+)"}]
+    integrations = [integration("siem", redaction_rules=rules)]
+    document, secrets = export(integrations, [])
+    assert document["integrations"]["siem"]["redaction_rules"] == rules
+    resolved = ConfigDocument.model_validate(resolve(document, env_for(secrets)))
+    assert plan(resolved, integrations, [], prune=True).changes == []
+    document["integrations"]["siem"]["redaction_rules"] = [{"field": "Owner.Name"}]
+    changed = plan(ConfigDocument.model_validate(resolve(document, env_for(secrets))),
+                   integrations, [], prune=True)
+    (change,) = changed.changes
+    assert [f.field for f in change.fields] == ["redaction_rules"]
