@@ -12,7 +12,7 @@ from alertwire.console.alerts import integration_names, trigger_names
 from alertwire.console.auth import safe_next
 from alertwire.console.pages import ConsoleRoute, redirect, render
 from alertwire.console.session import ChangeForm, ViewerDep
-from alertwire.errors import Conflict
+from alertwire.errors import Conflict, NotFound
 from alertwire.store.deliveries import STATES
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -45,8 +45,16 @@ async def delivery_page(request: Request, services: ServicesDep, viewer: ViewerD
                         delivery_id: str) -> Response:
     store = services.store.deliveries
     delivery = await store.get(delivery_id)
+    body = await store.body(delivery_id)
+    if body is not None:  # as it leaves: through the redaction rules that apply now
+        try:
+            own = (await services.store.integrations.get(delivery.integration_id)).redaction_rules
+        except NotFound:
+            own = []
+        redactor = await services.store.redaction.redactor(own)
+        body = redactor.redact_json(body.encode()).decode()
     return render(
-        request, "delivery.html", delivery=delivery, body=await store.body(delivery_id),
+        request, "delivery.html", delivery=delivery, body=body,
         integrations=await integration_names(services), triggers=await trigger_names(services),
     )
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
+from alertwire.domain.samples import falco_alert_with_secrets
 from tests.conftest import AppHarness
 from tests.integration.test_console import _csrf
+from tests.integration.test_delivery import active_integration, deliveries, post_alerts, trigger
+from tests.receiver import Receiver, eventually
 
 
 async def test_preview_shows_what_rules_redact_then_save(
@@ -68,3 +73,29 @@ async def test_an_integrations_own_rules_from_its_form(
         "csrf": csrf, "action": "preview", "integration": item["id"],
         "alert": '{"Owner": {"Name": "mysql"}}'})
     assert '<td data-label="Where" class="mono small">Owner.Name</td>' in preview.text
+
+
+async def test_delivery_page_links_fallbacks_and_shows_the_redacted_payload(
+        api: AppHarness, console: tuple[httpx.AsyncClient, str], receiver: Receiver) -> None:
+    """A dead delivery's page links the fallback it caused and back; the payload shown is
+    what leaves (redacted), not the stored original."""
+    client, _ = console
+    backup = await active_integration(api, receiver.url + "/backup", name="backup")
+    primary = await active_integration(api, receiver.url + "/status/200", name="primary",
+                                       fallback=backup["id"])
+    await api.client.patch(f"/api/v1/integrations/{primary['id']}",
+                           json={"url": receiver.url + "/status/400"})
+    await trigger(api, [primary["id"]])
+    await post_alerts(api, json.dumps(falco_alert_with_secrets() | {"Action": "Block"}).encode())
+
+    async def rescued() -> bool:
+        return any(d["status"] == "delivered"
+                   for d in await deliveries(api, integration_id=backup["id"]))
+
+    await eventually(rescued)
+    (dead,) = await deliveries(api, integration_id=primary["id"])
+    page = (await client.get(f"/deliveries/{dead['id']}")).text
+    assert f'href="/deliveries/{dead["fallback_delivery_id"]}" id="fallback-delivery"' in page
+    assert "Tr0ub4dor-3" not in page and "postgresql://[REDACTED]@db.internal" in page
+    back = (await client.get(f"/deliveries/{dead['fallback_delivery_id']}")).text
+    assert f'href="/deliveries/{dead["id"]}" id="fallback-of"' in back
