@@ -1,5 +1,6 @@
-"""`/api/v1/config`: configuration as code. Export the integrations and triggers as one
-document (secrets as `${ENV_VAR}` references), apply a document (dry run, prune)."""
+"""`/api/v1/config`: configuration as code. Export the integrations, triggers and the
+deployment's redaction rules as one document (secrets as `${ENV_VAR}` references), apply a
+document (dry run, prune)."""
 
 from __future__ import annotations
 
@@ -49,14 +50,14 @@ class FieldChangeOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
-    kind: Literal["integration", "trigger"]
+    kind: Literal["integration", "trigger", "redaction"]
     name: str
     action: Literal["create", "update", "delete"]
     fields: list[FieldChangeOut]
 
 
 class RefOut(BaseModel):
-    kind: Literal["integration", "trigger"]
+    kind: Literal["integration", "trigger", "redaction"]
     name: str
 
 
@@ -89,8 +90,9 @@ async def export_config(services: ServicesDep, _: Admin,
                         signing_secrets: bool = True) -> ExportOut:
     """Every integration and trigger, keyed by name, fields at their defaults left out.
     `signing_secrets=false` leaves signing secrets out (apply then keeps each server's own)."""
-    document, secrets = configuration.export(*await existing(services.store),
-                                             signing_secrets=signing_secrets)
+    document, secrets = configuration.export(
+        *await existing(services.store), signing_secrets=signing_secrets,
+        redaction_rules=await services.store.redaction.rules())
     return ExportOut(config=document, secrets=[
         SecretReferenceOut(variable=s.variable, integration=s.integration, kind=s.kind, key=s.key)
         for s in secrets])
@@ -131,7 +133,8 @@ async def apply_document(services: Services, document: ConfigDocument, *, dry_ru
                          prune: bool) -> tuple[Plan, list[FailureOut]]:
     integrations, triggers = await existing(services.store)
     try:
-        plan = configuration.plan(document, integrations, triggers, prune=prune)
+        plan = configuration.plan(document, integrations, triggers, prune=prune,
+                                  redaction_rules=await services.store.redaction.rules())
     except Invalid as exc:  # located in the request body, as its other errors are
         raise Invalid(f"config.{exc.message}", field=f"config.{exc.field}") from None
     for step in plan.integrations:
@@ -153,6 +156,8 @@ async def _carry_out(services: Services, plan: Plan, ids: dict[str, str]) -> lis
     the status changes: `active` is reached by Test Connection and Connect, as in the
     console, so an integration that fails its test is reported and left as it was."""
     store = services.store
+    if plan.redaction_rules is not None:
+        await store.redaction.replace(plan.redaction_rules)
     creates = [s for s in plan.integrations if s.change.action == "create"]
     updates = [s for s in plan.integrations if s.change.action == "update"]
     late_fallbacks = []

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alertwire.domain import templates
 from alertwire.domain.integrations import IntegrationCreate, is_sensitive_header, mask_secret
+from alertwire.domain.redaction import MAX_RULES, RedactionRule
 from alertwire.domain.references import reference, references
 from alertwire.domain.signing import check_secret
 from alertwire.domain.triggers import TriggerSpec
 from alertwire.errors import Invalid
 
 VERSION = 1
-Kind = Literal["integration", "trigger"]
+Kind = Literal["integration", "trigger", "redaction"]
 Action = Literal["create", "update", "delete"]
 
 # The order fields are written in, and compared in.
@@ -53,6 +54,8 @@ class ConfigDocument(BaseModel):
     version: Literal[1] = 1
     integrations: dict[str, Any] | None = None
     triggers: dict[str, Any] | None = None
+    # The deployment's redaction rules (SPEC §8); left out, the server's stay as they are.
+    redaction_rules: Annotated[list[RedactionRule], Field(max_length=MAX_RULES)] | None = None
 
 
 class _Managed(BaseModel):
@@ -130,11 +133,13 @@ class Plan:
     deletions: list[Change] = field(default_factory=list)  # triggers first, then integrations
     unchanged: list[Ref] = field(default_factory=list)
     not_in_file: list[Ref] = field(default_factory=list)  # kept (not pruning)
+    redaction: Change | None = None  # the deployment's rules change
+    redaction_rules: list[RedactionRule] | None = None  # to set, when `redaction`
 
     @property
     def changes(self) -> list[Change]:
         return ([s.change for s in self.integrations] + [s.change for s in self.triggers]
-                + self.deletions)
+                + self.deletions + ([self.redaction] if self.redaction else []))
 
 
 @dataclass(frozen=True)
@@ -280,10 +285,20 @@ def _display(lower: str, in_file: Mapping[str, str], on_server: Mapping[str, Exi
 
 
 def plan(document: ConfigDocument, integrations: list[Existing], triggers: list[Existing],
-         *, prune: bool) -> Plan:
-    """What must change for the server (`integrations`, `triggers`) to match `document`.
-    The whole document is checked first: an error (Invalid) means nothing may change."""
+         *, prune: bool, redaction_rules: Sequence[RedactionRule] = ()) -> Plan:
+    """What must change for the server (`integrations`, `triggers`, the deployment's
+    `redaction_rules`) to match `document`. The whole document is checked first: an error
+    (Invalid) means nothing may change."""
     result = Plan()
+    if document.redaction_rules is not None:
+        old = [r.model_dump() for r in redaction_rules]
+        new = [r.model_dump() for r in document.redaction_rules]
+        if _same(old, new):
+            result.unchanged.append(Ref("redaction", "deployment"))
+        else:
+            result.redaction = Change("redaction", "deployment", "update",
+                                      [FieldChange("redaction_rules", old, new)])
+            result.redaction_rules = list(document.redaction_rules)
     wanted_i = {n: integration_entry(n, e) for n, e in (document.integrations or {}).items()}
     wanted_t = {n: trigger_entry(n, e) for n, e in (document.triggers or {}).items()}
     _unique("integrations", [spec.name for spec, _ in wanted_i.values()])
@@ -435,7 +450,8 @@ def _export_integration(item: Existing, prefix: str, secrets: list[SecretReferen
 
 
 def export(integrations: list[Existing], triggers: list[Existing], *,
-           signing_secrets: bool = True) -> tuple[dict[str, Any], list[SecretReference]]:
+           signing_secrets: bool = True, redaction_rules: Sequence[RedactionRule] = (),
+           ) -> tuple[dict[str, Any], list[SecretReference]]:
     """The document for what a server holds, and the secrets it refers to: secret header
     values, secret template options and signing secrets become
     `${ALERTWIRE_SECRET_<INTEGRATION>_HEADER_<HEADER>}`, `…_OPTION_<OPTION>}` and
@@ -455,5 +471,8 @@ def export(integrations: list[Existing], triggers: list[Existing], *,
             name: item.fields.get(name) for name in TRIGGER_FIELDS
             if name == "channels" or not _same(item.fields.get(name), TRIGGER_DEFAULTS.get(name))
         }
-    document = {"version": VERSION, "integrations": written_i, "triggers": written_t}
+    document: dict[str, Any] = {"version": VERSION, "integrations": written_i,
+                                "triggers": written_t}
+    if redaction_rules:
+        document["redaction_rules"] = [r.model_dump() for r in redaction_rules]
     return document, secrets

@@ -203,3 +203,21 @@ async def test_bad_documents_change_nothing(api: AppHarness) -> None:
         answer = await api.client.request(method, path, json={"config": {}},
                                           headers={"Authorization": f"Bearer {reader}"})
         assert answer.status_code == 403
+
+
+async def test_deployment_redaction_rules_round_trip(api: AppHarness) -> None:
+    """Export carries the deployment's redaction rules; applying a document with other rules
+    replaces them (dry run first changes nothing); applying it again changes nothing."""
+    rules = [{"name": "tickets", "pattern": r"ticket-\d+"}]
+    await api.client.put("/api/v1/redaction", json={"rules": rules})
+    exported = (await api.client.get("/api/v1/config")).json()["config"]
+    assert exported["redaction_rules"] == rules
+    document = exported | {"redaction_rules": [{"field": "customer"}]}
+    dry = (await api.client.post("/api/v1/config/apply",
+                                 json={"config": document, "dry_run": True})).json()
+    assert [(c["kind"], c["action"]) for c in dry["changes"]] == [("redaction", "update")]
+    assert (await api.client.get("/api/v1/redaction")).json()["rules"] == rules
+    await api.client.post("/api/v1/config/apply", json={"config": document})
+    assert (await api.client.get("/api/v1/redaction")).json()["rules"] == [{"field": "customer"}]
+    again = (await api.client.post("/api/v1/config/apply", json={"config": document})).json()
+    assert again["changes"] == [] and {"kind": "redaction", "name": "deployment"} in again["unchanged"]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from alertwire.domain.configuration import ConfigDocument, Existing, FieldChange, export, plan
+from alertwire.domain.redaction import RedactionRule
 from alertwire.domain.references import resolve
 from alertwire.errors import Invalid
 
@@ -208,3 +209,22 @@ def test_redaction_rules_are_exported_and_planned() -> None:
                    integrations, [], prune=True)
     (change,) = changed.changes
     assert [f.field for f in change.fields] == ["redaction_rules"]
+
+
+def test_deployment_redaction_rules_export_plan_and_stay_when_left_out() -> None:
+    """The deployment's rules are exported; a document with other rules plans one change;
+    with the same rules nothing; a document without `redaction_rules` leaves them alone."""
+    current = [RedactionRule(name="tickets", pattern=r"ticket-\d+")]
+    integrations, triggers = server()
+    document, secrets = export(integrations, triggers, redaction_rules=current)
+    assert document["redaction_rules"] == [{"name": "tickets", "pattern": r"ticket-\d+"}]
+    resolved = ConfigDocument.model_validate(resolve(document, env_for(secrets)))
+    assert plan(resolved, integrations, triggers, prune=True, redaction_rules=current).changes == []
+    changed = resolved.model_copy(update={"redaction_rules": [RedactionRule(field="customer")]})
+    result = plan(changed, integrations, triggers, prune=True, redaction_rules=current)
+    (change,) = result.changes
+    assert (change.kind, change.name, change.action) == ("redaction", "deployment", "update")
+    assert change.fields[0].new == [{"field": "customer"}]
+    assert result.redaction_rules == [RedactionRule(field="customer")]
+    left_out = resolved.model_copy(update={"redaction_rules": None})
+    assert plan(left_out, integrations, triggers, prune=True, redaction_rules=current).changes == []
