@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alertwire.console import alerts, auth, bins, deliveries, integrations, silences, triggers
+from alertwire.console import (
+    alerts,
+    auth,
+    bins,
+    deliveries,
+    drills,
+    integrations,
+    silences,
+    triggers,
+)
 from alertwire.console.pages import static_files
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, integrations, alerts, triggers, deliveries, bins, silences):
+# drills before integrations: /integrations/drill is not an integration's id.
+for module in (auth, drills, integrations, alerts, triggers, deliveries, bins, silences):
     router.include_router(module.router)
 
 __all__ = ["router", "static_files"]

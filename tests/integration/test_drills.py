@@ -5,8 +5,10 @@ alert and no delivery behind."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
@@ -14,6 +16,7 @@ from alertwire.domain.drills import DRILL_LABEL
 from alertwire.domain.integrations import IntegrationCreate
 from alertwire.store.schema import alerts, deliveries
 from tests.conftest import FIXTURES, AppHarness
+from tests.integration.test_console import _csrf, _log_in
 from tests.receiver import Receiver
 
 FALCO = json.loads((FIXTURES / "falco/falco-write-below-binary-dir.json").read_bytes())
@@ -222,3 +225,38 @@ async def test_drill_sends_concurrently_but_bounded(api: AppHarness, receiver: R
     assert report["summary"]["delivered"] == 10
     assert receiver.max_in_flight == 8
     assert len(receiver.requests) == 10
+
+
+async def test_console_drill(api: AppHarness, receiver: Receiver,
+                             console: tuple[httpx.AsyncClient, str]) -> None:
+    """Run fire drill on the Integrations page posts (with the CSRF token) and answers the
+    report: a row per integration with its result, status code, latency and reason, and the
+    labelled alert. Without the token, or for a read-only token, nothing is sent."""
+    client, csrf = console
+    ok = await integration(api, "ok-204", f"{receiver.url}/status/204/ok")
+    await integration(api, "draft", f"{receiver.url}/status/204/draft", status="draft")
+    await trigger(api, "blocks", [ok])
+    listing = await client.get("/integrations")
+    assert 'action="/integrations/drill"' in listing.text and "Run fire drill" in listing.text
+
+    assert (await client.post("/integrations/drill", data={})).status_code == 403
+    assert receiver.requests == []
+
+    page = await client.post("/integrations/drill", data={"csrf": csrf})
+    assert page.status_code == 200, page.text[:500]
+    rows = dict(re.findall(r'<tr data-integration="([^"]+)" data-result="([^"]+)">', page.text))
+    assert rows == {"draft": "skipped", "ok-204": "delivered"}
+    assert "integration is a draft (not connected)" in page.text
+    assert "[alertwire fire drill — test, no action needed]" in page.text
+    assert len(receiver.requests) == 1
+    assert (await client.get("/integrations/drill")).status_code == 200  # a reload: no resend
+    assert len(receiver.requests) == 1
+
+    reader = (await api.client.post("/api/v1/tokens", json={
+        "name": "reader", "scopes": ["read"]})).json()["token"]
+    client.cookies.clear()
+    await _log_in(client, reader)
+    read_csrf = _csrf((await client.get("/integrations")).text)
+    assert "Run fire drill" not in (await client.get("/integrations")).text
+    assert (await client.post("/integrations/drill", data={"csrf": read_csrf})).status_code == 403
+    assert len(receiver.requests) == 1
