@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from alertwire.domain.drills import DrillPlan, Outcome, TriggerCheck, failure_re
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 from alertwire.store import Integration, Store, Trigger
 
+log = logging.getLogger("alertwire.drill")
 # Sends in flight at once: enough that a few slow destinations do not hold up the drill,
 # few enough not to crowd out the delivery workers sharing the HTTP client.
 DRILL_CONCURRENCY = 8
@@ -90,7 +92,14 @@ async def run_drill(
         )
 
     results = await asyncio.gather(*(run(p) for p in plans))
-    return DrillReport(drill_id, started_at, time.time(), labelled, list(results))
+    report = DrillReport(drill_id, started_at, time.time(), labelled, list(results))
+    counts = report.summary()
+    # One event per drill, for the record; the failures are the drill's findings, not the
+    # server's, so they are in the report rather than logged as warnings.
+    log.info("fire drill %s: %d delivered, %d failed, %d skipped", drill_id,
+             counts["delivered"], counts["failed"], counts["skipped"],
+             extra={"event": "fire_drill", "drill_id": drill_id, **counts})
+    return report
 
 
 async def _every_integration(store: Store) -> list[Integration]:
