@@ -79,12 +79,19 @@ async def run_drill(
         integration = by_id[planned.integration_id]
         async with gate:
             now = time.time()
-            sent = await send_now(
-                http, integration.config(), payload,
-                message_id=f"msg_{drill_id}_{integration.id}",
-                secrets=integration.signing_secrets(now), timeout=timeout,
-                extra_headers={"alertwire-kind": "drill", "alertwire-drill-id": drill_id},
-            )
+            try:
+                sent = await send_now(
+                    http, integration.config(), payload,
+                    message_id=f"msg_{drill_id}_{integration.id}",
+                    secrets=integration.signing_secrets(now), timeout=timeout,
+                    extra_headers={"alertwire-kind": "drill", "alertwire-drill-id": drill_id},
+                )
+            except Exception as exc:  # one integration's problem must not lose the report
+                log.exception("fire drill %s: sending to %s failed unexpectedly", drill_id,
+                              integration.id)
+                return IntegrationResult(integration.id, integration.name, "failed",
+                                         f"unexpected error: {type(exc).__name__}: {exc}",
+                                         None, None, planned.triggers)
         return IntegrationResult(
             integration.id, integration.name, "delivered" if sent.ok else "failed",
             None if sent.ok else failure_reason(sent.error, sent.error_kind),
