@@ -15,7 +15,7 @@ import aiohttp
 import typer
 
 import alertwire
-from alertwire.commands import config, deliveries, integrations, tokens, triggers
+from alertwire.commands import config, deliveries, drill, integrations, tokens, triggers
 from alertwire.commands._client import (
     JsonOption,
     TokenOption,
@@ -434,6 +434,7 @@ app.add_typer(triggers.app, name="triggers")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(config.app, name="config")
+app.command("drill")(drill.drill)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from alertwire.api import (
     bins,
     config,
     deliveries,
+    drills,
     errors,
     health,
     hooks,
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(triggers.router)
     app.include_router(silences.router)
     app.include_router(deliveries.router)
+    app.include_router(drills.router)
     app.include_router(tokens.router)
     app.include_router(config.router)
     app.include_router(redaction.router)

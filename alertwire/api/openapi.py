@@ -156,6 +156,11 @@ def _request_examples() -> dict[tuple[str, str], dict[str, Any]]:
                 "comment": "staging maintenance", "filter": "NamespaceName = staging",
                 "duration": "2h"}},
         },
+        ("post", "/api/v1/drills"): {
+            "sample": {"summary": "The sample KubeArmor alert (an empty body does the same)",
+                       "value": {}},
+            "falco": {"summary": "A Falco event of your own", "value": {"alert": falco}},
+        },
         ("post", "/api/v1/tokens"): {
             "falco": {"summary": "A token Falco's http_output posts alerts with",
                       "value": {"name": "falco-prod", "scopes": ["ingest"]}},
@@ -176,9 +181,45 @@ def _response_examples() -> dict[tuple[str, str, str], Any]:
             _stored("alr_0661616dcc7ca0163bb40002", "falco", falco),
             _stored("alr_0661616dcc7ca0163bb40001", "kubearmor", fim)],
             "next_cursor": None},
+        ("post", "/api/v1/drills", "200"): _drill_example(fim),
         ("post", "/api/v1/triggers/test-filter", "200"): {
             "matched": 1, "total": 2,
             "sample": [_stored("alr_0661616dcc7ca0163bb40001", "kubearmor", fim)]},
+    }
+
+
+def _drill_example(alert: dict[str, Any]) -> dict[str, Any]:
+    drill_id = "drl_5c0ffee0d15ea5e0b0a7"
+    labelled = {"alertwire_drill": True, "alertwire_drill_id": drill_id} | alert
+    labelled["Message"] = f"[alertwire fire drill — test, no action needed] {alert['Message']}"
+
+    def trigger(n: int, name: str, matched: bool, reason: str | None) -> dict[str, Any]:
+        return {"trigger_id": f"trg_0123456789abcdef000{n}", "name": name,
+                "matched": matched, "reason": reason}
+
+    def integration(n: int, name: str, status: str, reason: str | None, code: int | None,
+                    latency: float | None, triggers: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"integration_id": f"itg_0123456789abcdef000{n}", "name": name,
+                "status": status, "reason": reason, "status_code": code,
+                "latency_ms": latency, "triggers": triggers}
+
+    blocks = trigger(1, "fim-blocks", True, None)
+    return {
+        "id": drill_id, "started_at": "2026-03-01T09:30:12.345Z",
+        "finished_at": "2026-03-01T09:30:12.702Z", "alert": labelled,
+        "summary": {"delivered": 1, "failed": 1, "skipped": 2},
+        "integrations": [
+            integration(1, "jira-sec", "skipped",
+                        "filter did not match: falco-errors: priority = Error", None, None,
+                        [trigger(2, "falco-errors", False,
+                                 "filter did not match: priority = Error")]),
+            integration(2, "pagerduty", "skipped", "integration is a draft (not connected)",
+                        None, None, []),
+            integration(3, "siem", "failed",
+                        "status 500 is not one of the success codes 200, 204", 500, 41.7,
+                        [blocks]),
+            integration(4, "slack-secops", "delivered", None, 200, 312.4, [blocks]),
+        ],
     }
 
 

@@ -37,9 +37,9 @@ def cell(value: Any, width: int = MAX_CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns aligned to their widest cell; long cells cut with `…`."""
-    cells = [[cell(v) for v in row] for row in rows]
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int = MAX_CELL) -> str:
+    """Columns aligned to their widest cell; cells longer than `width` cut with `…`."""
+    cells = [[cell(v, width) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
@@ -47,8 +47,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
-    typer.echo(table(headers, rows) if rows else empty)
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str,
+               width: int = MAX_CELL) -> None:
+    typer.echo(table(headers, rows, width) if rows else empty)
 
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> str:

@@ -10,6 +10,7 @@ from alertwire.console import (
     auth,
     bins,
     deliveries,
+    drills,
     integrations,
     redaction,
     silences,
@@ -18,7 +19,9 @@ from alertwire.console import (
 from alertwire.console.pages import static_files
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, integrations, alerts, triggers, deliveries, bins, silences, redaction):
+# drills before integrations: /integrations/drill is not an integration's id.
+for module in (auth, drills, integrations, alerts, triggers, deliveries, bins, silences,
+               redaction):
     router.include_router(module.router)
 
 __all__ = ["router", "static_files"]

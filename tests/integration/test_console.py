@@ -14,8 +14,8 @@ from alertwire.console.session import COOKIE, Sealer
 from tests.conftest import ADMIN_TOKEN, AppHarness
 from tests.receiver import Receiver, eventually
 
-PAGES = ("/", "/alerts", "/integrations", "/integrations/new", "/triggers", "/triggers/new",
-         "/deliveries")
+PAGES = ("/", "/alerts", "/integrations", "/integrations/new", "/integrations/drill",
+         "/triggers", "/triggers/new", "/deliveries")
 
 
 @pytest.fixture

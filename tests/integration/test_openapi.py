@@ -33,7 +33,7 @@ async def test_every_operation_declares_its_errors(api: AppHarness) -> None:
     doc = await document(api)
     assert "HTTPValidationError" not in json.dumps(doc)
     api_ops = [(m, p, op) for m, p, op in operations(doc) if p.startswith("/api/")]
-    assert len(api_ops) == 48
+    assert len(api_ops) == 49
     for method, path, op in api_ops:
         answers = op["responses"]
         assert {"401", "403"} <= answers.keys(), (method, path)
@@ -110,8 +110,8 @@ async def test_alert_examples_are_the_upstream_samples(api: AppHarness) -> None:
 
 async def test_request_examples_are_accepted(api: AppHarness) -> None:
     """The documented request examples work as they are: each alert example is accepted and
-    stored as sent, and the integration, preview, filter, silence and token examples answer
-    2xx."""
+    stored as sent, and the integration, preview, filter, silence, token and drill examples
+    answer 2xx."""
     doc = await document(api)
     alerts = doc["paths"]["/api/v1/alerts"]["post"]["requestBody"]["content"][
         "application/json"]["examples"]
@@ -122,7 +122,8 @@ async def test_request_examples_are_accepted(api: AppHarness) -> None:
         value = example["value"]
         assert first["alert"] == (value[0] if isinstance(value, list) else value)
     for path in ("/api/v1/integrations", "/api/v1/integrations/preview",
-                 "/api/v1/triggers/test-filter", "/api/v1/silences", "/api/v1/tokens"):
+                 "/api/v1/triggers/test-filter", "/api/v1/silences", "/api/v1/tokens",
+                 "/api/v1/drills"):
         content = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         for name, example in content["examples"].items():
             answer = await api.client.post(path, json=example["value"])

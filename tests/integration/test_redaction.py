@@ -70,8 +70,8 @@ async def test_rules_apply_to_every_delivery_and_template(api: AppHarness,
 
 async def test_tests_replays_digests_and_bin_replays_are_redacted(
         api: AppHarness, receiver: Receiver) -> None:
-    """Test Connection's payload, a replay after the rules changed, a digest and a bin
-    replay leave through the same rules."""
+    """Test Connection's payload, a replay after the rules changed, a digest, a bin
+    replay and a fire drill leave through the same rules."""
     hook = await active_integration(api, receiver.url + "/hook", test_payload=ALERT)
     assert leaked(receiver.requests[-1].body) == ["ACME-7731", "ticket-4410"]  # no rules yet
     await put_rules(api, DEPLOYMENT_RULES + OWN_RULES)
@@ -114,6 +114,11 @@ async def test_tests_replays_digests_and_bin_replays_are_redacted(
         json={"url": receiver.url + "/replayed"})
     assert replayed.json()["ok"], replayed.text
     assert receiver.requests[-1].path == "/replayed" and leaked(receiver.requests[-1].body) == []
+
+    drill = (await api.client.post("/api/v1/drills", json={"alert": ALERT})).json()
+    assert drill["summary"]["delivered"] == 1, drill
+    assert receiver.requests[-1].header("alertwire-kind") == "drill"
+    assert leaked(receiver.requests[-1].body) == []
 
 
 async def _status(api: AppHarness, delivery_id: str, status: str) -> bool:
