@@ -81,6 +81,15 @@ def data_100k_wide() -> dict[str, Any]:
     return alert
 
 
+def data_100k_sparse() -> dict[str, Any]:
+    """A default-posture alert has no Resource: its Data says what was denied, so the
+    100 KiB reach the headline, the title fields and the facts."""
+    alert = fixture("kubearmor/alerts/host-syscall-default-posture.json")
+    assert "Resource" not in alert
+    alert["Data"] = ("syscall=SYS_SETGID " + "D" * DATA_SIZE)[:DATA_SIZE]
+    return alert
+
+
 def kubearmor_200_tags() -> dict[str, Any]:
     alert = kubearmor()
     alert["Tags"] = ",".join(tag(i) for i in range(TAG_COUNT))
@@ -109,6 +118,7 @@ def falco_200_output_fields() -> dict[str, Any]:
 ALERTS = [
     pytest.param(data_100k, id="data-100k"),
     pytest.param(data_100k_wide, id="data-100k-wide-chars"),
+    pytest.param(data_100k_sparse, id="data-100k-no-resource"),
     pytest.param(kubearmor_200_tags, id="kubearmor-200-tags"),
     pytest.param(kubearmor_200_tags_string_only, id="kubearmor-200-Tags-string"),
     pytest.param(falco_200_tags, id="falco-200-tags"),
@@ -312,7 +322,8 @@ def test_github_client_payload_never_has_more_than_10_properties(
 
 def storm(count: int = 500) -> list[DigestAlert]:
     """`count` distinct alerts, KubeArmor and Falco by turns, each named by its pod or host
-    (`pod-007`, `node-008`), which its line in a digest shows."""
+    (`pod-007`, `node-008`), which its line in a digest shows; every tenth KubeArmor alert
+    has a 100 KiB Resource, which must not crowd the others out."""
     alerts = []
     for i in range(count):
         if i % 2:
@@ -321,6 +332,8 @@ def storm(count: int = 500) -> list[DigestAlert]:
         else:
             alert = kubearmor()
             alert["PodName"] = f"pod-{i:03d}"
+            if i % 20 == 0:
+                alert["Resource"] = "/data/" + "r" * DATA_SIZE
         alerts.append(DigestAlert(f"alr_{i:03d}", 1_700_000_000 + i, "kubearmor", alert))
     return alerts
 
@@ -422,7 +435,9 @@ def test_splunk_sends_a_digest_as_one_event_per_alert() -> None:
     assert "part 1 of 10" in head["fields"]["alertwire_summary"]
     assert head["event"]["alert_ids"] == [a["id"] for a in PARTS[0]["alerts"]]
     assert "alerts" not in head["event"] and head["event"]["total"] == 500
-    assert [e["event"] for e in alerts] == [a["alert"] for a in PARTS[0]["alerts"]]
+    for event, item in zip(alerts, PARTS[0]["alerts"], strict=True):
+        # Whole, or (the 100 KiB Resources) cut visibly to fit.
+        assert event["event"] == item["alert"] or "more characters" in event["event"]["Resource"]
     assert [e["fields"]["alertwire_alert_id"] for e in alerts] == head["event"]["alert_ids"]
     assert all(e["index"] == "sec" and e["fields"]["alertwire_digest"].startswith(
         "alertwire digest part 1 of 10") for e in alerts)
