@@ -127,6 +127,19 @@ class Summary:
             parts.append(self.where)
         return one_line(" — ".join(parts))
 
+    @property
+    def digest_line(self) -> str:
+        """The alert as one line of a digest: like the headline, but where it happened
+        before what it touched, so that a long resource or command cut from the end of the
+        line leaves each alert of the list telling where it is."""
+        parts = [f"{self.title} [severity {severity_text(self.severity)}]"]
+        if self.where:
+            parts.append(self.where)
+        what = " → ".join(p for p in (self.process, self.resource) if p)
+        if what:
+            parts.append(what)
+        return "• " + truncate(one_line(" — ".join(parts)), DIGEST_LINE_LIMIT - 2)
+
     def facts(self, limit: int = FACT_LIMIT) -> list[tuple[str, str]]:
         """(label, value) for every field the alert states, most important first, each
         value cut visibly to `limit` characters (tags as whole tags: `… and 180 more
@@ -439,7 +452,7 @@ def _digest(alert: Mapping[str, Any]) -> Summary:
     lines = []
     for item in alerts[:DIGEST_LINES]:
         inner = item.get("alert") if isinstance(item, Mapping) else item
-        lines.append("• " + truncate(summarize_value(inner).headline, DIGEST_LINE_LIMIT - 2))
+        lines.append(summarize_value(inner).digest_line)
     notes = []
     if len(alerts) > DIGEST_LINES:  # not a digest alertwire makes: it lists one part's worth
         notes.append(more_alerts(len(alerts) - DIGEST_LINES))
