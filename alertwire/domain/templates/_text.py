@@ -126,7 +126,8 @@ def shrink_json(value: Any, max_bytes: int, size: Callable[[Any], int] = json_si
         if size(capped) <= max_bytes:
             return capped
     strings = cap_strings(value, _LIST_STRING_CAP)
-    # The most list items that fit: fewer items never make the JSON larger.
+    # The most list items that fit, by halving: fewer items make the JSON smaller (but for
+    # the marker replacing them, hence the check of each candidate).
     low, high = 0, _longest_list(strings) - 1
     while low < high:
         mid = (low + high + 1) // 2
