@@ -1,8 +1,17 @@
 """Digest triggers (SPEC §4): period boundaries in the trigger's time zone, and the summary
-one delivery carries for a whole period."""
+the deliveries of a period carry.
+
+A period's alerts are split into parts of at most DIGEST_ALERT_CAP alerts (SPEC §6: "a digest
+too large for one message is split into several"); each part is one delivery per channel
+and carries the counts of the whole period, `"part": {"index": k, "count": n}` and only its
+own alerts, newest first (part 1 holds the newest). So that a storm cannot become thousands
+of messages, a period has at most DIGEST_MAX_PARTS parts; the oldest alerts beyond them are
+listed in none, and the last part counts them in `alerts_left_out` (0 everywhere else).
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +23,7 @@ from alertwire.domain.filters import lookup
 from alertwire.domain.severity import severity_of
 
 DIGEST_ALERT_CAP = 50
+DIGEST_MAX_PARTS = 20  # 1,000 alerts listed per period and channel at most
 # Catching up after a long outage sends at most this many past periods per trigger.
 MAX_CATCH_UP_PERIODS = 31
 
@@ -76,46 +86,66 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def build_digest(
+def build_digest_parts(
     trigger_name: str, frequency: str, tz: str, start: float, end: float,
     alerts: Iterable[DigestAlert], cap: int = DIGEST_ALERT_CAP,
-) -> dict[str, Any]:
-    """Counts by policy, action, severity and namespace/host; first and last seen; the
-    newest alerts up to `cap`, and how many were left out."""
+    max_parts: int = DIGEST_MAX_PARTS,
+) -> list[dict[str, Any]]:
+    """The digest of a period as parts: each has the counts by policy, action, severity and
+    namespace/host and the first and last seen of the whole period, its part number, and
+    its own alerts (at most `cap`, newest first). Alerts beyond `max_parts` parts (the
+    oldest) are listed in none; the last part counts them in `alerts_left_out`. A period
+    without alerts is one part listing none."""
     by_policy: Counter[str] = Counter()
     by_action: Counter[str] = Counter()
     by_severity: Counter[str] = Counter()
     by_place: Counter[str] = Counter()
-    included: list[dict[str, Any]] = []
-    total = 0
-    first = last = None
-    for item in sorted(alerts, key=lambda a: a.received_at):
-        total += 1
-        first = item.received_at if first is None else first
-        last = item.received_at
+    # Newest first; alerts received together (one request) in the order they were sent.
+    ordered = sorted(alerts, key=lambda a: (a.received_at, a.id), reverse=True)
+    for item in ordered:
         by_policy[_value(item.alert, "PolicyName", "rule")] += 1
         by_action[_value(item.alert, "Action")] += 1
         severity = severity_of(item.alert)
         by_severity["(none)" if severity is None else str(severity)] += 1
         by_place[_value(item.alert, "NamespaceName", "HostName", "hostname")] += 1
-        included.append({"id": item.id, "received_at": _iso(item.received_at),
-                         "source": item.source, "alert": dict(item.alert)})
-    kept = included[-cap:][::-1]
-    return {
+    total = len(ordered)
+    head = {
         "type": "alertwire.digest",
         "trigger": trigger_name,
         "frequency": frequency,
         "timezone": tz,
         "period": {"start": _iso(start), "end": _iso(end)},
         "total": total,
-        "first_seen": None if first is None else _iso(first),
-        "last_seen": None if last is None else _iso(last),
+        "first_seen": _iso(ordered[-1].received_at) if ordered else None,
+        "last_seen": _iso(ordered[0].received_at) if ordered else None,
         "counts": {
             "PolicyName": dict(by_policy.most_common()),
             "Action": dict(by_action.most_common()),
             "Severity": dict(by_severity.most_common()),
             "Namespace/Host": dict(by_place.most_common()),
         },
-        "alerts": kept,
-        "alerts_left_out": total - len(kept),
     }
+    count = max(1, min(max_parts, math.ceil(total / cap)))
+    listed = ordered[:count * cap]
+    parts: list[dict[str, Any]] = []
+    for index in range(count):
+        own = listed[index * cap:(index + 1) * cap]
+        parts.append({
+            **head,
+            "part": {"index": index + 1, "count": count},
+            "alerts": [{"id": a.id, "received_at": _iso(a.received_at), "source": a.source,
+                        "alert": dict(a.alert)} for a in own],
+            "alerts_left_out": total - len(listed) if index == count - 1 else 0,
+        })
+    return parts
+
+
+def build_digest(
+    trigger_name: str, frequency: str, tz: str, start: float, end: float,
+    alerts: Iterable[DigestAlert], cap: int = DIGEST_ALERT_CAP,
+) -> dict[str, Any]:
+    """The whole period in one message: the counts, the newest alerts up to `cap`, and how
+    many were left out (a one-part `build_digest_parts`)."""
+    (digest,) = build_digest_parts(trigger_name, frequency, tz, start, end, alerts, cap,
+                                   max_parts=1)
+    return digest

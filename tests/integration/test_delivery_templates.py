@@ -4,9 +4,13 @@ over exactly what is sent, to a real receiver on 127.0.0.1; `raw` stays byte for
 from __future__ import annotations
 
 import json
+import time
 
+import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
+from alertwire.domain.digests import next_period_start, period_start
+from alertwire.store.schema import deliveries as deliveries_table
 from tests.conftest import AppHarness
 from tests.integration.test_delivery import (
     FIM,
@@ -84,3 +88,41 @@ async def test_failing_custom_template_still_delivers_the_alert(
     (delivery,) = await deliveries(api, integration_id=hook["id"], include="attempts")
     headers = delivery["attempts"][0]["request"]["headers"]
     assert "ZeroDivisionError" in headers["alertwire-template-error"]
+
+
+async def test_a_large_digest_arrives_in_parts_on_every_channel(
+    api: AppHarness, receiver: Receiver
+) -> None:
+    """120 alerts in a day reach a Slack and a raw channel as 3 digest parts each: Slack
+    messages say `part k of 3` and list their alerts; raw parts carry each alert once; the
+    `alertwire-alert-count` header says how many alerts a part stands for."""
+    slack = await active_integration(api, receiver.url + "/slack", name="slack",
+                                     template="slack")
+    raw = await active_integration(api, receiver.url + "/raw", name="raw")
+    await trigger(api, [slack["id"], raw["id"]], frequency="daily", timezone="UTC")
+    alert = json.loads(FIM)
+    batch = [alert | {"PodName": f"pod-{i:03d}"} for i in range(120)]
+    ids = (await post_alerts(api, json.dumps(batch).encode()))["ids"]
+    receiver.requests.clear()
+    now = time.time()
+    end_of_day = next_period_start("daily", "UTC", period_start("daily", "UTC", now))
+    store = api.services.store
+    assert await store.send_due_digests(end_of_day + 1) == 6
+    async with store.engine.begin() as conn:  # due now, not at the end of the day
+        await conn.execute(sa.update(deliveries_table).values(next_attempt_at=time.time()))
+    await eventually(lambda: len(receiver.requests) == 6)
+
+    by_part = sorted((r for r in receiver.requests if r.path == "/raw"),
+                     key=lambda r: json.loads(r.body)["part"]["index"])
+    parts = [json.loads(r.body) for r in by_part]
+    assert [p["part"] for p in parts] == [{"index": k, "count": 3} for k in (1, 2, 3)]
+    assert sorted(a["id"] for p in parts for a in p["alerts"]) == sorted(ids)
+    assert [r.header("alertwire-alert-count") for r in by_part] == ["50", "50", "20"]
+    assert all(r.header("alertwire-kind") == "digest" for r in by_part)
+
+    messages = [json.loads(r.body) for r in receiver.requests if r.path == "/slack"]
+    for k in (1, 2, 3):
+        (message,) = [m for m in messages if f"part {k} of 3" in m["text"]]
+        listed = "\n".join(b["text"]["text"] for b in message["blocks"] if "text" in b)
+        named = {a["alert"]["PodName"] for a in parts[k - 1]["alerts"]}
+        assert all(f"/{pod} " in listed for pod in named), f"part {k} leaves alerts out"

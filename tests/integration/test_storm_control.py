@@ -118,3 +118,54 @@ async def test_silence_stores_and_counts_but_does_not_deliver(store: Store) -> N
     await store.silences.expire(silence.id)
     after = await store.alerts.ingest(alerts({"Action": "Block", "NamespaceName": "staging"}))
     assert after.deliveries == 1
+
+
+async def _digest_day(store: Store, count: int, channels: list[str]) -> tuple[list[str], float]:
+    """`count` distinct blocked alerts (and one that does not match) for a daily digest to
+    `channels`; their ids and a moment after the day is over."""
+    await store.triggers.create(TriggerSpec(
+        name="storm", filter="Action = Block", channels=channels, frequency="daily"))
+    batch = [{"Action": "Block", "PolicyName": f"p{i % 7}", "PodName": f"pod-{i}",
+              "Severity": "5"} for i in range(count)]
+    result = await store.alerts.ingest(alerts(*batch, {"Action": "Allow"}))
+    now = time.time()
+    return result.ids[:count], next_period_start("daily", "UTC",
+                                                 period_start("daily", "UTC", now)) + 1
+
+
+async def test_a_digest_of_500_alerts_is_sent_in_parts(store: Store) -> None:
+    """500 alerts in a period make ceil(500/50) = 10 digest deliveries per channel: each
+    part carries the totals of the whole period, its number, and only its own alerts, and
+    every alert is listed in exactly one part per channel; none is left out."""
+    channels = [await channel(store, "a"), await channel(store, "b")]
+    ids, after = await _digest_day(store, 500, channels)
+    assert await store.send_due_digests(after) == 20
+    assert await store.send_due_digests(after + 1) == 0
+    sent = await all_deliveries(store)
+    for hook in channels:
+        mine = [d for d in sent if d["integration_id"] == hook]
+        parts = [json.loads(d["payload"]) for d in mine]
+        assert [p["part"] for p in parts] == [{"index": k, "count": 10} for k in range(1, 11)]
+        assert all(p["total"] == 500 and p["alerts_left_out"] == 0 for p in parts)
+        assert all(sum(p["counts"]["PolicyName"].values()) == 500 for p in parts)
+        assert [len(p["alerts"]) for p in parts] == [50] * 10
+        assert [d["alert_count"] for d in mine] == [50] * 10
+        listed = [a["id"] for p in parts for a in p["alerts"]]
+        assert sorted(listed) == sorted(ids)  # each alert in exactly one part
+        assert listed == ids[::-1]  # newest first (ids grow in the order received)
+
+
+async def test_a_storm_sends_at_most_20_parts_and_says_what_it_left_out(store: Store) -> None:
+    """Beyond 20 parts (1,000 alerts) a period sends no more messages: the oldest alerts are
+    listed in none, and the last part counts them; the parts' alert counts still add up to
+    the period's total."""
+    hook = await channel(store)
+    ids, after = await _digest_day(store, 1030, [hook])
+    assert await store.send_due_digests(after) == 20
+    parts = [json.loads(d["payload"]) for d in await all_deliveries(store)]
+    assert [p["alerts_left_out"] for p in parts] == [0] * 19 + [30]
+    assert all(p["total"] == 1030 and p["part"]["count"] == 20 for p in parts)
+    listed = [a["id"] for p in parts for a in p["alerts"]]
+    assert listed == ids[30:][::-1]  # the 30 oldest are the ones left out
+    sent = await all_deliveries(store)
+    assert sum(d["alert_count"] for d in sent) == 1030

@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, AppHarness
+from tests.unit.templates.test_limits import CONFIGS, PARTS, assert_accepted, data_100k, text_of
 
 FALCO = json.loads((FIXTURES / "falco/falco-write-below-binary-dir.json").read_bytes())
+
+
+def compact(value: Any) -> bytes:
+    """JSON as templates write it (and as `raw` previews re-encode the alert)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def preview(api: AppHarness, **spec: Any) -> Any:
@@ -129,3 +135,22 @@ async def test_template_list_and_read_scope(api: AppHarness) -> None:
                                       json={"template": "teams"})
     assert previewed.status_code == 200
     assert previewed.json()["body"]["attachments"][0]["contentUrl"] is None
+
+
+@pytest.mark.parametrize(("template", "options"), [
+    p for p in CONFIGS if p.id != "custom"])  # custom: its output limit is a 422 here
+async def test_preview_of_oversize_alerts_and_digest_parts(
+    api: AppHarness, template: str, options: dict[str, Any]
+) -> None:
+    """The preview shows exactly what would be sent for a 100 KiB Data and for a part of a
+    500-alert digest: within the destination's limits, the part named (Splunk's digest is
+    several events, so it previews as text)."""
+    for alert in (data_100k(), PARTS[4]):
+        response = await preview(api, template=template, template_options=options,
+                                 alert=alert)
+        assert response.status_code == 200, response.text
+        body = response.json()["body"]
+        sent = body.encode() if isinstance(body, str) else compact(body)
+        assert_accepted(template, options, compact(alert), sent)
+        if alert is PARTS[4] and template != "raw":
+            assert "part 5 of 10" in text_of(sent)

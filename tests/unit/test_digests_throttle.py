@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from alertwire.domain.digests import DigestAlert, build_digest, completed_periods, period_start
+from alertwire.domain.digests import (
+    DigestAlert,
+    build_digest,
+    build_digest_parts,
+    completed_periods,
+    period_start,
+)
 from alertwire.domain.silences import SilenceSpec
 from alertwire.domain.triggers import Throttle, TriggerSpec, group_key
 
@@ -104,3 +110,22 @@ def test_silence_window() -> None:
     with pytest.raises(ValueError):
         SilenceSpec(starts_at=datetime(2026, 1, 2, tzinfo=ZoneInfo("UTC")),
                     ends_at=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))).window(0)
+
+
+def test_digest_parts_split_the_alerts_and_cap_their_number() -> None:
+    """Parts hold at most `cap` alerts each, newest first, with the whole period's counts;
+    beyond `max_parts` the oldest are listed in none and the last part counts them."""
+    alerts = [DigestAlert(f"a{i}", 1000.0 + i, "kubearmor", {"Action": "Block"})
+              for i in range(8)]
+    parts = build_digest_parts("Blocked", "daily", "UTC", 0.0, 86400.0, alerts, cap=3,
+                               max_parts=2)
+    assert [p["part"] for p in parts] == [{"index": 1, "count": 2}, {"index": 2, "count": 2}]
+    assert [[a["id"] for a in p["alerts"]] for p in parts] == [["a7", "a6", "a5"],
+                                                               ["a4", "a3", "a2"]]
+    assert [p["alerts_left_out"] for p in parts] == [0, 2]
+    assert all(p["total"] == 8 and p["counts"]["Action"] == {"Block": 8} for p in parts)
+    roomy = build_digest_parts("Blocked", "daily", "UTC", 0.0, 86400.0, alerts, cap=3)
+    assert len(roomy) == 3 and sum(len(p["alerts"]) for p in roomy) == 8
+    assert [p["alerts_left_out"] for p in roomy] == [0, 0, 0]
+    (empty,) = build_digest_parts("Blocked", "daily", "UTC", 0.0, 86400.0, [])
+    assert empty["total"] == 0 and empty["alerts"] == [] and empty["part"]["count"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -14,13 +14,33 @@ from typing import Any, Literal
 from alertwire.domain.alerts import detect_source
 from alertwire.domain.filters import lookup
 from alertwire.domain.severity import severity_for_templates, severity_text
-from alertwire.domain.templates._text import dumps, one_line, truncate
+from alertwire.domain.templates._text import dumps, fit_lines, join_within, one_line, truncate
 
 Kind = Literal["kubearmor", "falco", "generic", "digest"]
 DIGEST_TYPE = "alertwire.digest"
 # A fact's value is cut to this in summaries; destinations cut further where they must.
 FACT_LIMIT = 1000
+# A digest lists at most this many alerts (one part's worth, `digests.DIGEST_ALERT_CAP`),
+# one line each, every line cut to DIGEST_LINE_LIMIT so one huge alert cannot crowd out
+# the others.
 DIGEST_LINES = 50
+DIGEST_LINE_LIMIT = 160
+
+
+def more_tags(left_out: int) -> str:
+    return f"… and {left_out} more tags"
+
+
+def more_alerts(left_out: int) -> str:
+    return f"… and {left_out} more alerts not listed here"
+
+
+def more_notes(left_out: int) -> str:
+    return f"… and {left_out} more lines"
+
+
+def _same(text: str) -> str:
+    return text
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,9 @@ class Summary:
     timestamp: float | None = None  # epoch seconds, when the alert says when
     label: str | None = None  # generic alerts: what to call it when nothing else does
     details: tuple[str, ...] = field(default=())  # digests: one line per alert
+    # Digests: the lines above stand for this many alerts (the rest of `details` is notes).
+    listed: int = 0
+    part: tuple[int, int] | None = None  # digests split in parts: (index, count), 1-based
 
     @property
     def source_name(self) -> str:
@@ -61,6 +84,8 @@ class Summary:
     def title(self) -> str:
         """Short: which tool, what it did, which policy or rule."""
         if self.kind == "digest":
+            if self.part is not None and self.part[1] > 1:
+                return f"alertwire digest part {self.part[0]} of {self.part[1]}: {self.label}"
             return f"alertwire digest: {self.label}"
         if self.kind == "falco":
             return f"Falco {self.priority or 'event'}: {self.policy or 'no rule'}"
@@ -102,8 +127,23 @@ class Summary:
             parts.append(self.where)
         return one_line(" — ".join(parts))
 
-    def facts(self) -> list[tuple[str, str]]:
-        """(label, value) for every field the alert states, most important first."""
+    @property
+    def digest_line(self) -> str:
+        """The alert as one line of a digest: like the headline, but where it happened
+        before what it touched, so that a long resource or command cut from the end of the
+        line leaves each alert of the list telling where it is."""
+        parts = [f"{self.title} [severity {severity_text(self.severity)}]"]
+        if self.where:
+            parts.append(self.where)
+        what = " → ".join(p for p in (self.process, self.resource) if p)
+        if what:
+            parts.append(what)
+        return "• " + truncate(one_line(" — ".join(parts)), DIGEST_LINE_LIMIT - 2)
+
+    def facts(self, limit: int = FACT_LIMIT) -> list[tuple[str, str]]:
+        """(label, value) for every field the alert states, most important first, each
+        value cut visibly to `limit` characters (tags as whole tags: `… and 180 more
+        tags`)."""
         rows: list[tuple[str, str | None]] = [
             ("Severity", self.severity_label),
             ("Policy" if self.kind != "falco" else "Rule", self.policy),
@@ -122,20 +162,44 @@ class Summary:
             ("Host", self.host),
             ("Cluster", self.cluster),
             ("User", self.user),
-            ("Tags", ", ".join(self.tags) if self.tags else None),
+            ("Tags", join_within(list(self.tags), limit, more_tags) if self.tags else None),
             ("Time", self.iso_time()),
         ]
-        return [(label, truncate(value, FACT_LIMIT)) for label, value in rows if value]
+        return [(label, truncate(value, limit)) for label, value in rows if value]
 
-    def text(self) -> str:
-        """Headline, facts one per line, message and digest lines: for plain-text fields."""
+    def text(self, limit: int | None = None) -> str:
+        """Headline, facts one per line, message and digest lines: for plain-text fields.
+        Within `limit` characters, a digest's alert lines are kept whole and the ones that do
+        not fit are counted (`… and 12 more alerts not listed here`)."""
         lines = [self.headline, ""]
         lines += [f"{label}: {value}" for label, value in self.facts()]
         if self.message:
             lines += ["", self.message]
-        if self.details:
-            lines += ["", *self.details]
-        return "\n".join(lines)
+        head = "\n".join(lines)
+        if limit is None:
+            return "\n\n".join([head, *(["\n".join(self.details)] if self.details else [])])
+        if not self.details:
+            return truncate(head, limit)
+        # The digest's head (counts) is short; the alert lines get at least two thirds.
+        head = truncate(head, limit // 3) + "\n\n"
+        return head + self.detail_lines(limit - len(head))
+
+    def detail_lines(self, limit: int, *, escape: Callable[[str], str] = _same,
+                     measure: Callable[[str], int] = len) -> str:
+        """A digest's alert lines within `limit`: whole lines, the rest counted."""
+        if not self.details:
+            return ""
+        alerts, notes = list(self.details[:self.listed]), list(self.details[self.listed:])
+        if not alerts:
+            return fit_lines(notes, limit, more_notes, escape=escape, measure=measure)
+        # Notes (how many alerts no part lists) come last and must stay: fit them first.
+        tail = "\n".join(escape(n) for n in notes)
+        room = limit - (measure(tail) + 1 if notes else 0)
+        if room < limit // 2:  # notes that long come from no digest alertwire makes
+            return fit_lines([*alerts, *notes], limit, more_notes, escape=escape,
+                             measure=measure)
+        shown = fit_lines(alerts, room, more_alerts, escape=escape, measure=measure)
+        return f"{shown}\n{tail}" if notes else shown
 
     def iso_time(self) -> str | None:
         if self.timestamp is None:
@@ -365,31 +429,48 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _part(value: Any) -> tuple[int, int] | None:
+    """`{"index": k, "count": n}` as (k, n) when it makes sense, else None."""
+    part = _mapping(value)
+    index, count = _count(part.get("index")), _count(part.get("count"))
+    return (index, count) if 1 <= index <= count else None
+
+
 def _digest(alert: Mapping[str, Any]) -> Summary:
     counts = _mapping(alert.get("counts"))
     severities = [min(10, int(k)) for k in _mapping(counts.get("Severity"))
                   if isinstance(k, str) and k.isdecimal()]
     period: Mapping[str, Any] = _mapping(alert.get("period"))
     total = alert.get("total", 0)
-    lines = []
+    part = _part(alert.get("part"))
     listed = alert.get("alerts")
     alerts: list[Any] = listed if isinstance(listed, list) else []
+    lines = []
     for item in alerts[:DIGEST_LINES]:
         inner = item.get("alert") if isinstance(item, Mapping) else item
-        lines.append("• " + summarize_value(inner).headline)
-    left = alert.get("alerts_left_out")
-    left_out = (left if isinstance(left, int) and not isinstance(left, bool) else 0) + max(
-        0, len(alerts) - DIGEST_LINES)
+        lines.append(summarize_value(inner).digest_line)
+    notes = []
+    if len(alerts) > DIGEST_LINES:  # not a digest alertwire makes: it lists one part's worth
+        notes.append(more_alerts(len(alerts) - DIGEST_LINES))
+    left_out = _count(alert.get("alerts_left_out"))
     if left_out:
-        lines.append(f"… and {left_out} more alerts not listed")
+        notes.append(f"… and {left_out} more alerts of this period not listed in any "
+                     f"message (too many for one digest)")
+    message = f"{total} alerts from {period.get('start')} to {period.get('end')}"
+    if part is not None and part[1] > 1:
+        message += f"; part {part[0]} of {part[1]} lists {len(alerts)} of them"
     return Summary(
         kind="digest", alert=alert,
         label=f"{alert.get('trigger', 'trigger')}, {total} alerts",
         policy=_counts(counts.get("PolicyName")), action=_counts(counts.get("Action")),
         namespace=_counts(counts.get("Namespace/Host")),
         severity=max(severities) if severities else None,
-        message=f"{total} alerts from {period.get('start')} to {period.get('end')}",
-        timestamp=_epoch(period.get("end")), details=tuple(lines),
+        message=message, timestamp=_epoch(period.get("end")),
+        details=tuple(lines + notes), listed=len(lines), part=part,
     )
 
 

@@ -25,6 +25,10 @@ def marker(left_out: int) -> str:
     return f"… {left_out} more characters"
 
 
+def items_marker(left_out: int) -> str:
+    return f"… {left_out} more items"
+
+
 def _identity(text: str) -> str:
     return text
 
@@ -71,6 +75,8 @@ def cap_strings(value: Any, limit: int) -> Any:
 
 
 _STRING_CAPS = (65536, 16384, 4096, 1024, 256, 64)
+# When cutting strings is not enough, lists are cut too (strings then at most this long).
+_LIST_STRING_CAP = 256
 
 
 def _longest_string(value: Any) -> int:
@@ -83,16 +89,99 @@ def _longest_string(value: Any) -> int:
     return 0
 
 
-def shrink_json(value: Any, max_bytes: int) -> Any:
+def _longest_list(value: Any) -> int:
+    if isinstance(value, dict):
+        return max((_longest_list(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max(len(value), max((_longest_list(v) for v in value), default=0))
+    return 0
+
+
+def cap_lists(value: Any, limit: int) -> Any:
+    """`value` with every list longer than `limit` cut to its first `limit - 1` items and a
+    last item saying `… N more items`."""
+    if isinstance(value, dict):
+        return {key: cap_lists(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        if len(value) <= limit:
+            return [cap_lists(item, limit) for item in value]
+        kept = max(0, limit - 1)
+        return [cap_lists(item, limit) for item in value[:kept]] + [
+            items_marker(len(value) - kept)]
+    return value
+
+
+def shrink_json(value: Any, max_bytes: int, size: Callable[[Any], int] = json_size) -> Any:
     """`value` if its JSON fits `max_bytes`; else the same structure with long strings cut
-    visibly; else (too many small values) its JSON text as one visibly cut string."""
-    if json_size(value) <= max_bytes:
+    visibly; else also with long lists cut visibly (`… N more items`: a digest keeps as
+    many of its alerts as fit); else (too many small values) its JSON text as one visibly
+    cut string. `size` measures a value (by default: the bytes of its UTF-8 JSON)."""
+    if size(value) <= max_bytes:
         return value
     longest = _longest_string(value)
     for cap in _STRING_CAPS:
-        if cap >= longest:
-            continue  # cutting at this length changes nothing
+        if cap >= longest or cap >= max_bytes:
+            continue  # cutting at this length changes nothing, or cannot fit anyway
         capped = cap_strings(value, cap)
-        if json_size(capped) <= max_bytes:
+        if size(capped) <= max_bytes:
             return capped
-    return truncate(dumps(value), max_bytes, measure=json_size)
+    strings = cap_strings(value, _LIST_STRING_CAP)
+    # The most list items that fit, by halving: fewer items make the JSON smaller (but for
+    # the marker replacing them, hence the check of each candidate).
+    low, high = 0, _longest_list(strings) - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if size(cap_lists(strings, mid)) <= max_bytes:
+            low = mid
+        else:
+            high = mid - 1
+    if low >= 2:  # at least one item beside the marker
+        return cap_lists(strings, low)
+    return truncate(dumps(value), max_bytes, measure=size)
+
+
+def fit_lines(
+    lines: list[str], limit: int, more: Callable[[int], str], *,
+    escape: Callable[[str], str] = _identity, measure: Callable[[str], int] = len,
+) -> str:
+    """As many whole lines as fit in `limit` (joined by newlines, each escaped), then a last
+    line `more(N)` saying how many were left out; a first line too long for the limit is cut
+    visibly rather than left out."""
+    if not lines:
+        return ""
+    whole = "\n".join(escape(line) for line in lines)
+    if measure(whole) <= limit:
+        return whole
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        candidate = [*kept, escape(line)]
+        tail = more(len(lines) - index - 1)
+        if measure("\n".join([*candidate, escape(tail)])) > limit:
+            break
+        kept = candidate
+    left = len(lines) - len(kept)
+    text = "\n".join([*kept, escape(more(left))])
+    if not kept or measure(text) > limit:
+        # Not even one line fits beside the note: cut the text itself visibly instead.
+        return truncate("\n".join(lines), limit, escape=escape, measure=measure)
+    return text
+
+
+def join_within(items: list[str], limit: int, more: Callable[[int], str],
+                separator: str = ", ") -> str:
+    """`items` joined, as many whole items as fit in `limit` characters followed by
+    `more(N)` for the rest (e.g. `… and 180 more tags`)."""
+    whole = separator.join(items)
+    if len(whole) <= limit:
+        return whole
+    kept: list[str] = []
+    size = 0
+    for index, item in enumerate(items):
+        grown = size + (len(separator) if kept else 0) + len(item)
+        if grown + len(" " + more(len(items) - index - 1)) > limit:
+            break
+        kept.append(item)
+        size = grown
+    if not kept:
+        return truncate(whole, limit)
+    return separator.join(kept) + " " + more(len(items) - len(kept))

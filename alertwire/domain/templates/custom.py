@@ -7,6 +7,12 @@ and `now` (ISO 8601). Autoescaping is off; `tojson` writes JSON. A syntax error 
 when the integration is saved, naming the line; a failure while rendering an alert is
 refused by the preview, and at delivery time replaced by a visible fallback
 (see `templates.render`).
+
+Limits: alertwire cannot know the destination's, so the template decides what to send (the
+`truncate` filter, `summary.text`, `alert.part` of a digest part, …). alertwire's own limits
+(`_sandbox.py`): a template of at most 64 KiB, rendering of at most 1 s, output of at most
+256 KiB. Beyond them the preview refuses with the reason, and a delivery sends the fallback:
+the alert as received wrapped with the reason (`alertwire_template_error`), never nothing.
 """
 
 from __future__ import annotations

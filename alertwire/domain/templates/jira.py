@@ -2,11 +2,19 @@
 
 `{"fields": {"project": {"key"}, "issuetype": {"name"}, "summary", "description", "labels",
 "priority": {"name"}}}` (https://developer.atlassian.com/cloud/jira/platform/rest/v3/
-api-group-issues/#api-rest-api-3-issue-post). The summary is one line of at most 255
-characters; a description holds at most 32,767 characters. API v2 takes the description as
-wiki markup text, v3 as an Atlassian Document Format document
+api-group-issues/#api-rest-api-3-issue-post). API v2 takes the description as wiki markup
+text, v3 as an Atlassian Document Format document
 (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/). Data Center
 and Server only speak v2, which is why it is the default.
+
+Limits: the summary is one line of at most 255 characters (Jira refuses longer: "Summary must
+be less than 255 characters"); a text field such as the description holds at most 32,767
+characters (Jira Cloud; Data Center's `jira.text.field.character.limit` is often set to the
+same). The description stays under 32,000 characters, counted on the wiki text (v2) or on the
+ADF document's JSON (v3, the stricter reading). It holds the alert's summary (at most
+TEXT_LIMIT characters; a digest's alert lines whole, the ones that do not fit counted) and
+then the alert as received in the room left, cut visibly (`… 312 more characters`). ADF text
+nodes are never empty (Jira refuses those). A digest part says `part k of n` in its summary.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from pydantic import BeforeValidator, Field, field_validator
 from alertwire.domain.severity import destination_severity
 from alertwire.domain.templates._base import JSON, Rendered, Template, TemplateOptions
 from alertwire.domain.templates._summary import Summary, summarize
-from alertwire.domain.templates._text import dumps, json_bytes, json_size, one_line, truncate
+from alertwire.domain.templates._text import dumps, json_bytes, one_line, truncate
 
 SUMMARY_LIMIT = 255
 DESCRIPTION_LIMIT = 32_000  # Jira's is 32,767; the rest is margin
-TEXT_LIMIT = 10_000  # of the description, before the alert JSON
+TEXT_LIMIT = 16_000  # of the description, before the alert JSON
+ADF_FACT_LIMIT = 500
 RESERVED_FIELDS = frozenset({"project", "issuetype", "summary", "description"})
 
 
@@ -73,7 +82,7 @@ def _plain(text: str) -> str:
 
 
 def wiki_description(summary: Summary) -> str:
-    text = "{noformat}\n" + truncate(_plain(summary.text()), TEXT_LIMIT) + "\n{noformat}\n"
+    text = "{noformat}\n" + _plain(summary.text(TEXT_LIMIT)) + "\n{noformat}\n"
     head = text + "h4. Alert as received\n{code:json}\n"
     tail = "\n{code}"
     room = DESCRIPTION_LIMIT - len(head) - len(tail)
@@ -92,29 +101,42 @@ def _paragraph(*content: dict[str, Any]) -> dict[str, Any]:
 
 
 def adf_description(summary: Summary) -> dict[str, Any]:
-    """An ADF document: headline, the facts as a list, message, and the alert as JSON."""
-    budget = TEXT_LIMIT
+    """An ADF document: headline, the facts as a list, message, digest lines, and the alert
+    as JSON."""
     content: list[dict[str, Any]] = [_paragraph(_adf_text(truncate(summary.headline, 1000),
                                                           "strong"))]
     items = []
-    for label, value in summary.facts():
+    for label, value in summary.facts(ADF_FACT_LIMIT):
         items.append({"type": "listItem", "content": [
             _paragraph(_adf_text(f"{label}: ", "strong"), _adf_text(value))]})
     if items:
         content.append({"type": "bulletList", "content": items})
-    for extra in (summary.message, "\n".join(summary.details)):
-        if extra:
-            content.append(_paragraph(_adf_text(truncate(extra, budget // 2))))
+    if summary.message:
+        content.append(_paragraph(_adf_text(truncate(summary.message, TEXT_LIMIT // 4))))
+    if summary.details:
+        lines = summary.detail_lines(TEXT_LIMIT // 2)
+        content.append(_paragraph(*_with_breaks(lines)))
     code: dict[str, Any] = _adf_text("{}")  # ADF text nodes must not be empty
     content += [
         {"type": "heading", "attrs": {"level": 4}, "content": [_adf_text("Alert as received")]},
         {"type": "codeBlock", "attrs": {"language": "json"}, "content": [code]},
     ]
     doc = {"type": "doc", "version": 1, "content": content}
-    room = DESCRIPTION_LIMIT - json_size(doc)
-    code["text"] = truncate(dumps(summary.alert, indent=2), room,
-                            measure=lambda s: len(json.dumps(s, ensure_ascii=False)))
+    room = DESCRIPTION_LIMIT - len(dumps(doc))
+    code["text"] = truncate(dumps(summary.alert, indent=2), max(room, 40),
+                            measure=lambda s: len(json.dumps(s, ensure_ascii=False))) or "…"
     return doc
+
+
+def _with_breaks(text: str) -> list[dict[str, Any]]:
+    """Text nodes with ADF hard breaks between the lines (an empty line gets none)."""
+    nodes: list[dict[str, Any]] = []
+    for line in text.split("\n"):
+        if nodes:
+            nodes.append({"type": "hardBreak"})
+        if line:
+            nodes.append(_adf_text(line))
+    return nodes or [_adf_text("…")]
 
 
 def render(options: JiraOptions, body: bytes) -> Rendered:

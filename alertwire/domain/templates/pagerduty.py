@@ -3,9 +3,15 @@
 `{"routing_key", "event_action": "trigger", "dedup_key", "payload": {"summary", "source",
 "severity", "timestamp", "component", "group", "class", "custom_details"}, "client"}`
 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/): `routing_key` is the
-32-character integration key; `summary` at most 1,024 characters; `severity` one of
-critical, error, warning, info; `dedup_key` at most 255 characters; a whole event at most
-512 KB.
+32-character integration key; `severity` one of critical, error, warning, info.
+
+Limits, documented on the same page: `summary` at most 1,024 characters (cut visibly,
+`… 312 more characters`); `dedup_key` at most 255 (an id: when too long it keeps a hash
+instead); a whole event at most 512 KB (kept under 512,000 bytes: the alert as received, in
+`custom_details`, has its long strings cut visibly first, then long lists, `… 40 more
+items`). `source`, `component`, `group` and `class` have no documented limit; alertwire cuts
+them to 255 characters, a conservative choice. A digest part says `part k of n` in its
+summary.
 """
 
 from __future__ import annotations

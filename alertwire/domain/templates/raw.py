@@ -1,5 +1,11 @@
 """`raw`: the alert exactly as received, byte for byte (SPEC §5: "you will get the raw log
-data")."""
+data").
+
+Limits: none of its own, by design: the body is what the source sent, so the only limit is
+the receiving server's (alertwire accepts alerts of up to 10 MiB per request, SPEC §3). A
+digest is sent as its JSON (`domain/digests.py`): one part of at most 50 alerts per
+delivery.
+"""
 
 from __future__ import annotations
 

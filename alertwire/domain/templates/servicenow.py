@@ -1,10 +1,18 @@
 """`servicenow`: an incident for the Table API, `POST /api/now/table/incident`.
 
 Fields of the `incident` table (https://developer.servicenow.com/dev.do#!/reference/api/latest/
-rest/c_TableAPI): `short_description` (at most 160 characters in the base dictionary),
-`description` (at most 4,000), `urgency` and `impact` (`1` High, `2` Medium, `3` Low; the
-instance derives `priority` from the two), and `correlation_id` (at most 100) so repeats of one
-problem can be matched by a business rule.
+rest/c_TableAPI): `short_description`, `description`, `urgency` and `impact` (`1` High, `2`
+Medium, `3` Low; the instance derives `priority` from the two), and `correlation_id` so
+repeats of one problem can be matched by a business rule.
+
+Limits: the base system dictionary gives `short_description` 160 characters, `description`
+4,000 and `correlation_id` 100 (an instance's admin may change them; the Table API does not
+refuse longer values but the instance cuts them without a mark). So alertwire cuts first,
+visibly: the short description is the headline cut to 160 (`… 312 more characters`); the
+description is the alert's summary, then the alert as received, together cut to 4,000. A
+digest's description keeps its counts short and lists as many alert lines as fit, counting
+the rest (`… and 30 more alerts not listed here`); a digest part says `part k of n` in the
+short description. `correlation_id` is an id, not text: when too long it keeps a hash.
 """
 
 from __future__ import annotations
@@ -56,7 +64,10 @@ def correlation_id(identity: str) -> str:
 def render(options: ServiceNowOptions, body: bytes) -> Rendered:
     summary = summarize(body)
     mapping = destination_severity(summary.severity)
-    text = summary.text() + "\n\nAlert as received:\n"
+    if summary.details:  # a digest: its alert lines first, the digest's JSON if room is left
+        text = summary.text(DESCRIPTION_LIMIT - 100) + "\n\nAlert as received:\n"
+    else:
+        text = summary.text() + "\n\nAlert as received:\n"
     description = truncate(text + dumps(summary.alert, indent=2), DESCRIPTION_LIMIT)
     incident: dict[str, Any] = dict(options.extra_fields)
     incident.update({

@@ -1,10 +1,19 @@
 """`slack`: a Slack incoming-webhook message, `{"text", "blocks"}`.
 
-Limits (https://api.slack.com/reference/block-kit/blocks): at most 50 blocks; a section's
-text at most 3,000 characters; a section's `fields` at most 10, each at most 2,000; a header's
-plain text at most 150. `text` stays as the notification and accessibility fallback. Slack
-also refuses messages whose blocks add up to roughly 13,000 characters (`msg_blocks_too_long`,
-slackapi/bolt-js#2509), so the parts below are budgeted to stay under about 12,000.
+Limits, documented (https://api.slack.com/reference/block-kit/blocks): at most 50 blocks; a
+section's text at most 3,000 characters; a section's `fields` at most 10, each at most 2,000;
+a header's plain text at most 150; a context block at most 10 elements; a message's `text`
+is cut by Slack beyond 40,000 characters (https://api.slack.com/changelog/
+2018-04-truncating-really-long-messages). Not documented but observed: Slack refuses a
+message whose blocks add up to roughly 13,000 characters (`msg_blocks_too_long`,
+slackapi/bolt-js#2509), so the text of all blocks is budgeted to stay under MESSAGE_BUDGET.
+
+`text` (the notification and accessibility fallback) is the headline, cut to 3,000. Every
+part is cut visibly (`… 312 more characters`, tags as `… and 180 more tags`). A digest lists
+its alerts one line each (each line cut to 160 characters) in up to three sections; lines
+that do not fit are counted (`… and 12 more alerts not listed here`), and a digest part says
+`part k of n` in its header and text. A digest carries no "Alert as received" block: its
+alerts are the lines (the whole digest is in the delivery log).
 """
 
 from __future__ import annotations
@@ -25,10 +34,12 @@ HEADER_LIMIT = 150
 CONTEXT_ELEMENTS = 10
 # Budget per part (see the module docstring).
 TEXT_LIMIT = 3000
+MESSAGE_BUDGET = 11_000  # characters of text in all blocks together
 HEADLINE_LIMIT = 1000
 FACT_LIMIT = 250
 MESSAGE_LIMIT = 1500
-DETAILS_LIMIT = 1500
+DETAILS_LIMIT = 8200  # a digest's alert lines: 50 lines of 160 characters and a note
+DETAILS_SECTION_LIMIT = 2900  # leaves room for the title of the first section
 ALERT_JSON_LIMIT = 2500
 
 
@@ -67,6 +78,34 @@ def _code(text: str, limit: int) -> str:
     return f"```\n{inner}\n```"
 
 
+def _text_size(blocks: list[dict[str, Any]]) -> int:
+    """Characters of text in `blocks`, as Slack counts them against MESSAGE_BUDGET."""
+    size = 0
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            size += len(text["text"])
+        size += sum(len(item["text"]) for item in block.get("fields", []))
+        size += sum(len(item["text"]) for item in block.get("elements", []))
+    return size
+
+
+def _sections(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, split between lines."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        line = truncate(line, limit)  # only a line alone longer than a section is cut
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces
+
+
 def blocks_for(summary: Summary, options: SlackOptions, mention: str | None) -> list[Any]:
     lead = f"{mention} " if mention else ""
     blocks: list[dict[str, Any]] = [
@@ -74,7 +113,7 @@ def blocks_for(summary: Summary, options: SlackOptions, mention: str | None) -> 
                                      "text": truncate(summary.title, HEADER_LIMIT)}},
         _section(lead + truncate(summary.headline, HEADLINE_LIMIT, escape=escape)),
     ]
-    facts = summary.facts()
+    facts = summary.facts(FACT_LIMIT)
     for start in range(0, len(facts), FIELDS_PER_SECTION):
         chunk = facts[start:start + FIELDS_PER_SECTION]
         blocks.append({"type": "section", "fields": [
@@ -83,15 +122,19 @@ def blocks_for(summary: Summary, options: SlackOptions, mention: str | None) -> 
     if summary.message:
         title = "Output" if summary.kind == "falco" else "Message"
         blocks.append(_section(_titled(title, summary.message, MESSAGE_LIMIT)))
-    if summary.details:
-        blocks.append(_section(_titled("Alerts", "\n".join(summary.details), DETAILS_LIMIT)))
-    blocks.append({"type": "context", "elements": [
+    context = {"type": "context", "elements": [
         _mrkdwn(f"Sent by alertwire · {summary.source_name}"),
-    ][:CONTEXT_ELEMENTS]})
-    if options.include_alert_json:
+    ][:CONTEXT_ELEMENTS]}
+    if summary.details:
+        room = min(DETAILS_LIMIT, MESSAGE_BUDGET - _text_size([*blocks, context]))
+        lines = summary.detail_lines(room, escape=escape)
+        for index, piece in enumerate(_sections(lines, DETAILS_SECTION_LIMIT)):
+            blocks.append(_section(f"*Alerts*\n{piece}" if index == 0 else piece))
+    blocks.append(context)
+    if options.include_alert_json and summary.kind != "digest":
         blocks.append(_section("*Alert as received*\n" + _code(dumps(summary.alert, indent=2),
                                                                ALERT_JSON_LIMIT)))
-    return blocks[:MAX_BLOCKS]
+    return blocks[:MAX_BLOCKS]  # a safety net: at most 10 blocks are made
 
 
 def render(options: SlackOptions, body: bytes) -> Rendered:

@@ -38,14 +38,22 @@ def test_splunk_event_for_every_fixture(path: Path) -> None:
     assert_mentions(event["fields"]["alertwire_summary"], alert)
 
 
+@pytest.mark.parametrize("max_event_bytes", [None, 400_000])
 @pytest.mark.parametrize("make", HUGE_ALERTS)
-def test_splunk_event_stays_under_hec_max_content_length(make: Callable[[], Any]) -> None:
-    """Alerts beyond HEC's request limit are cut visibly; smaller ones go whole."""
+def test_splunk_event_stays_under_truncate_and_max_content_length(
+    make: Callable[[], Any], max_event_bytes: int | None
+) -> None:
+    """An event's JSON stays within `max_event_bytes` (10,000 by default: Splunk's TRUNCATE,
+    beyond which it cuts the JSON silently), the request within HEC's 1,000,000 bytes;
+    larger alerts are cut visibly, smaller ones go whole."""
     alert = make()
-    sent = render_body("splunk_hec", {}, json.dumps(alert).encode())
+    options = {} if max_event_bytes is None else {"max_event_bytes": max_event_bytes}
+    limit = max_event_bytes or 10_000
+    sent = render_body("splunk_hec", options, json.dumps(alert).encode())
     assert len(sent) <= splunk_hec.MAX_BYTES
     event = json.loads(sent)["event"]
-    if len(json.dumps(alert, ensure_ascii=False, separators=(",", ":"))) > splunk_hec.MAX_BYTES:
+    assert len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()) <= limit
+    if len(json.dumps(alert, ensure_ascii=False, separators=(",", ":"))) > limit:
         assert MARKER in json.dumps(event)
     else:
         assert event == alert
@@ -76,3 +84,24 @@ def test_alert_without_time_gets_the_current_time() -> None:
     doc: dict[str, Any] = render_json("elastic", {}, b'{"msg": "hello"}')
     stamped = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
     assert abs(stamped.timestamp() - datetime.now().timestamp()) < 60
+
+
+@pytest.mark.parametrize(("alert", "why"), [
+    ({"rule": "r", "priority": "Error", "output": "o", "output_fields": {
+        "container.image": "nginx", "container.image.repository": "nginx"}},
+     "alert.output_fields.container.image is both a value and an object"),
+    ({"Action": "Block", **{f"k{i}": f"v{i}" for i in range(400)}},
+     "the alert would map 803 fields"),  # the object, 401 strings as text + keyword
+    ({"Action": "Block", "deep": json.loads('{"a":' * 25 + '1' + '}' * 25)},
+     "the alert nests 27 levels deep"),
+])
+def test_elastic_alert_a_document_cannot_map_goes_as_text_with_a_note(
+    alert: dict[str, Any], why: str
+) -> None:
+    """Elasticsearch refuses a document whose fields clash (Falco's `container.image` beside
+    `container.image.repository`), or that maps more fields or nests deeper than an index
+    allows: such an alert goes as JSON text, and the document says why."""
+    doc = render_json("elastic", {}, json.dumps(alert).encode())
+    assert "alert" not in doc
+    assert doc["alertwire"]["alert_note"].startswith(why)
+    assert json.loads(doc["alertwire"]["alert_json"]) == alert

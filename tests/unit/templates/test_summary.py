@@ -8,7 +8,7 @@ import pytest
 
 from alertwire.domain.templates import summarize
 from alertwire.domain.templates._summary import field_value
-from alertwire.domain.templates._text import json_size, shrink_json, truncate
+from alertwire.domain.templates._text import fit_lines, json_size, shrink_json, truncate
 
 
 def test_truncate_says_how_much_was_left_out() -> None:
@@ -63,3 +63,51 @@ def test_field_paths_reach_dotted_keys_and_nesting() -> None:
     assert field_value(alert, "a.b") == 1
     assert field_value(alert, "owner.name") == "mysql"  # case-insensitive, as in filters
     assert field_value(alert, "Owner.Missing") is None
+
+
+def test_shrink_json_cuts_long_lists_when_strings_are_not_enough() -> None:
+    """A list too long to fit keeps its first items and says how many more there were,
+    so a digest keeps as many of its alerts as fit rather than becoming text."""
+    digest = {"total": 300, "alerts": [{"id": f"alr_{i:03d}", "n": i} for i in range(300)]}
+    shrunk = shrink_json(digest, 2000)
+    assert json_size(shrunk) <= 2000 and shrunk["total"] == 300
+    *kept, note = shrunk["alerts"]
+    assert kept == digest["alerts"][:len(kept)] and len(kept) > 10
+    assert note == f"… {300 - len(kept)} more items"
+
+
+def test_tags_are_cut_whole_and_counted() -> None:
+    """Tags beyond a fact's room are counted (`… and N more tags`), never cut midway."""
+    tags = [f"MITRE_T{i:04d}" for i in range(200)]
+    summary = summarize(json.dumps({"PolicyName": "p", "Action": "Block",
+                                    "ATags": tags}).encode())
+    value = dict(summary.facts(250))["Tags"]
+    shown, _, rest = value.partition(" … and ")
+    assert len(value) <= 250 and shown.split(", ") == tags[:len(shown.split(", "))]
+    assert rest == f"{200 - len(shown.split(', '))} more tags"
+    assert dict(summary.facts())["Tags"].count("MITRE") < 200  # FACT_LIMIT, 1,000 chars
+
+
+def test_fit_lines_keeps_whole_lines_and_counts_the_rest() -> None:
+    lines = [f"• alert {i:02d} " + "x" * 40 for i in range(50)]
+    text = fit_lines(lines, 600, lambda n: f"… and {n} more alerts")
+    *kept, note = text.split("\n")
+    assert len(text) <= 600 and kept == lines[:len(kept)]
+    assert note == f"… and {50 - len(kept)} more alerts"
+    assert fit_lines(lines[:3], 600, str) == "\n".join(lines[:3])
+
+
+def test_digest_lines_are_short_and_parts_are_named() -> None:
+    """A digest part's title says which part it is; each alert line is cut to 160
+    characters so one huge alert cannot crowd out the others."""
+    huge = {"PolicyName": "p" * 5000, "Action": "Block", "PodName": "web-1"}
+    digest = {"type": "alertwire.digest", "trigger": "t", "total": 120, "counts": {},
+              "part": {"index": 2, "count": 3},
+              "alerts": [{"id": "a", "alert": huge}, {"id": "b", "alert": {"Action": "x"}}],
+              "alerts_left_out": 0}
+    summary = summarize(json.dumps(digest).encode())
+    assert summary.title == "alertwire digest part 2 of 3: t, 120 alerts"
+    assert len(summary.details) == 2 and all(len(d) <= 160 for d in summary.details)
+    assert "more characters" in summary.details[0]
+    one = summarize(json.dumps({**digest, "part": {"index": 1, "count": 1}}).encode())
+    assert one.title == "alertwire digest: t, 120 alerts"
