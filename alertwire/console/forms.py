@@ -79,7 +79,8 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         return {"name": "", "method": "POST", "url": "",
                 "success_codes": ", ".join(map(str, DEFAULT_SUCCESS_CODES)),
                 "test_payload": "", "description": "", "headers": [("", "")],
-                "template": "raw", "template_options": "", "redaction_rules": ""}
+                "template": "raw", "template_options": "", "redaction_rules": "",
+                "fallback": ""}
     return {
         "name": integration.name, "method": integration.method, "url": integration.url,
         "success_codes": ", ".join(map(str, integration.success_codes)),
@@ -94,6 +95,7 @@ def integration_values(integration: Integration | None, masked_headers: dict[str
         "redaction_rules": json.dumps([r.model_dump() for r in integration.redaction_rules],
                                       indent=2, ensure_ascii=False)
         if integration.redaction_rules else "",
+        "fallback": integration.fallback_id or "",
     }
 
 
@@ -108,6 +110,7 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         "template": form.get("template") or "raw",
         "template_options": form.get("template_options"),
         "redaction_rules": form.get("redaction_rules"),
+        "fallback": form.get("fallback"),
     })
     data: dict[str, Any] = {
         "name": form.get("name"), "method": form.get("method") or "POST",
@@ -150,6 +153,8 @@ def read_integration(form: Form) -> tuple[dict[str, Any], FormState]:
         state.add_error("template_options", problem)
     else:
         data["template_options"] = options
+    if any(name == "fallback" for name, _ in form.pairs):  # absent: left as saved
+        data["fallback"] = form.get("fallback") or None
     rules = form.get("redaction_rules").strip()
     try:
         data["redaction_rules"] = json.loads(rules) if rules else []

@@ -120,6 +120,7 @@ async def _edit_page(request: Request, services: Services, integration: Integrat
     return render(
         request, "integration_form.html", status_code=status_code, integration=integration,
         state=state, ticket=ticket, templates=TEMPLATE_CHOICES,
+        fallbacks=await _fallback_choices(services, integration.id),
         used_by=await store.triggers_using(integration.id),
         recent=(await services.store.deliveries.page(integration_id=integration.id, limit=5))[0],
         paused_until=integration.circuit_open_until
@@ -128,12 +129,18 @@ async def _edit_page(request: Request, services: Services, integration: Integrat
     )
 
 
-def _new_page(request: Request, state: FormState, status_code: int = 200,
-              ticket: str = "") -> Response:
+async def _new_page(request: Request, services: Services, state: FormState,
+                    status_code: int = 200, ticket: str = "") -> Response:
     return render(request, "integration_form.html", status_code=status_code, integration=None,
                   state=state, ticket=ticket, templates=TEMPLATE_CHOICES, used_by=[], recent=[],
-                  last_test=None,
+                  fallbacks=await _fallback_choices(services, None), last_test=None,
                   last_test_current=False, connectable=False, paused_until=None)
+
+
+async def _fallback_choices(services: Services, own_id: str | None) -> list[tuple[str, str]]:
+    """(id, name) of the integrations this one may fall back to (not itself)."""
+    items, _ = await services.store.integrations.page(limit=500)
+    return [(i.id, i.name) for i in items if i.id != own_id]
 
 
 @router.get("/integrations")
@@ -158,8 +165,9 @@ async def integrations_page(
 
 
 @router.get("/integrations/new")
-async def new_integration_page(request: Request, viewer: ViewerDep) -> Response:
-    return _new_page(request, FormState(values=integration_values(None, {})))
+async def new_integration_page(request: Request, services: ServicesDep,
+                               viewer: ViewerDep) -> Response:
+    return await _new_page(request, services, FormState(values=integration_values(None, {})))
 
 
 @router.post("/integrations/new")
@@ -175,7 +183,7 @@ async def create_integration(request: Request, services: ServicesDep, form: Chan
         except AlertwireError as exc:
             state.add_error(exc.field or "", exc.message)
     if integration is None:
-        return _new_page(request, state, status_code=422, ticket=ticket)
+        return await _new_page(request, services, state, status_code=422, ticket=ticket)
     await _record_ticket(request, services, integration, ticket, None)
     return await _after_save(request, services, integration, form.get("action"),
                              f"Saved {integration.name} as a draft.")
@@ -264,7 +272,7 @@ async def integration_page(request: Request, services: ServicesDep, viewer: View
 
 
 def _edited(form_data: dict[str, Any], integration: Integration) -> dict[str, Any]:
-    """The form's fields over the saved ones (fallback and limits are not on the form), with
+    """The form's fields over the saved ones (limits are not on the form), with
     masked header values and secret template options the user left alone replaced by the
     stored secrets."""
     data = integration.fields() | form_data
