@@ -4,8 +4,7 @@ document (dry run, prune)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -17,9 +16,9 @@ from alertwire.domain.configuration import ConfigDocument, Existing, Plan
 from alertwire.domain.integrations import JsonBool
 from alertwire.errors import Invalid
 from alertwire.store import Integration, Store, Trigger
+from alertwire.store.paging import every
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
-T = TypeVar("T")
 
 
 class SecretReferenceOut(BaseModel):
@@ -108,18 +107,10 @@ async def apply_config(body: ApplyRequest, services: ServicesDep, _: Admin) -> A
     return ApplyOut.build(plan, body.dry_run, failures)
 
 
-async def _every(page: Callable[..., Awaitable[tuple[list[T], str | None]]]) -> list[T]:
-    items, cursor = await page(limit=500)
-    while cursor is not None:
-        more, cursor = await page(limit=500, cursor=cursor)
-        items += more
-    return items
-
-
 async def existing(store: Store) -> tuple[list[Existing], list[Existing]]:
     """The server's integrations and triggers in a document's terms (names for ids)."""
-    integrations: list[Integration] = await _every(store.integrations.page)
-    triggers: list[Trigger] = await _every(store.triggers.page)
+    integrations: list[Integration] = await every(store.integrations.page)
+    triggers: list[Trigger] = await every(store.triggers.page)
     names = {i.id: i.name for i in integrations}
     return (
         [Existing(i.id, i.name, i.fields() | {"fallback": names.get(i.fallback_id or "")},

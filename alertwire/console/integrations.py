@@ -45,6 +45,7 @@ from alertwire.domain.signing import generate_secret
 from alertwire.domain.templates import TemplateRenderError, describe, preview
 from alertwire.errors import AlertwireError, Conflict
 from alertwire.store import Integration
+from alertwire.store.paging import every
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 PAGE_SIZE = 50
@@ -139,8 +140,8 @@ async def _new_page(request: Request, services: Services, state: FormState,
 
 async def _fallback_choices(services: Services, own_id: str | None) -> list[tuple[str, str]]:
     """(id, name) of the integrations this one may fall back to (not itself)."""
-    items, _ = await services.store.integrations.page(limit=500)
-    return [(i.id, i.name) for i in items if i.id != own_id]
+    return [(i.id, i.name) for i in await every(services.store.integrations.page)
+            if i.id != own_id]
 
 
 @router.get("/integrations")

@@ -23,6 +23,7 @@ from alertwire.domain.redaction import (
 )
 from alertwire.domain.samples import falco_alert_with_secrets
 from alertwire.errors import NotFound
+from alertwire.store.paging import every
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 BLANK_ROWS = 3
@@ -58,7 +59,7 @@ def _highlighted(value: Any) -> Markup:
 async def _page(request: Request, services: Services, state: FormState, *,
                 preview: tuple[Any, list[Finding]] | None = None,
                 status_code: int = 200) -> Response:
-    integrations, _ = await services.store.integrations.page(limit=500)
+    integrations = await every(services.store.integrations.page)
     return render(
         request, "redaction.html", status_code=status_code, state=state,
         rows=_rows(state.values["rules"]), defaults=default_rules(), integrations=integrations,

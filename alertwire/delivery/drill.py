@@ -22,12 +22,12 @@ from alertwire.domain.crypto import new_id
 from alertwire.domain.drills import DrillPlan, Outcome, TriggerCheck, failure_reason, label_alert, plan
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 from alertwire.store import Integration, Store, Trigger
+from alertwire.store.paging import every
 
 log = logging.getLogger("alertwire.drill")
 # Sends in flight at once: enough that a few slow destinations do not hold up the drill,
 # few enough not to crowd out the delivery workers sharing the HTTP client.
 DRILL_CONCURRENCY = 8
-_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ async def run_drill(
     original = dict(alert) if alert is not None else kubearmor_file_integrity_alert(started_at)
     labelled = label_alert(original, drill_id)
     payload = json.dumps(labelled).encode()
-    integrations = await _every_integration(store)
-    plans = plan(integrations, await _every_trigger(store), original)
+    integrations: list[Integration] = await every(store.integrations.page)
+    triggers: list[Trigger] = await every(store.triggers.page)
+    plans = plan(integrations, triggers, original)
     by_id = {i.id: i for i in integrations}
     gate = asyncio.Semaphore(concurrency)
 
@@ -109,23 +110,3 @@ async def run_drill(
              counts["delivered"], counts["failed"], counts["skipped"],
              extra={"event": "fire_drill", "drill_id": drill_id, **counts})
     return report
-
-
-async def _every_integration(store: Store) -> list[Integration]:
-    found: list[Integration] = []
-    cursor: str | None = None
-    while True:
-        page, cursor = await store.integrations.page(limit=_PAGE, cursor=cursor)
-        found += page
-        if cursor is None:
-            return found
-
-
-async def _every_trigger(store: Store) -> list[Trigger]:
-    found: list[Trigger] = []
-    cursor: str | None = None
-    while True:
-        page, cursor = await store.triggers.page(limit=_PAGE, cursor=cursor)
-        found += page
-        if cursor is None:
-            return found

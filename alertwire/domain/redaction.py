@@ -307,7 +307,6 @@ _DEFAULTS: tuple[_Rule, ...] = (
 )
 
 
-
 # Some default rule might match a text only if this finds something in its lower case.
 _ANY_NEEDLE = _any_of({n for rule in _DEFAULTS for n in rule.needles or ()})
 

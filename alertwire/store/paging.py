@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from alertwire.errors import Invalid
+
+T = TypeVar("T")
 
 
 def encode_cursor(*parts: str | float) -> str:
@@ -24,3 +28,13 @@ def decode_cursor(cursor: str, size: int) -> list[str | float]:
     ):
         raise Invalid("cursor is not one this server issued", field="cursor")
     return parts
+
+
+async def every(page: Callable[..., Awaitable[tuple[list[T], str | None]]],
+                size: int = 500) -> list[T]:
+    """All items of a paged listing (`store.integrations.page`, `store.triggers.page`)."""
+    items, cursor = await page(limit=size)
+    while cursor is not None:
+        more, cursor = await page(limit=size, cursor=cursor)
+        items += more
+    return items

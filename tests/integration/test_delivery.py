@@ -45,6 +45,19 @@ async def trigger(api: AppHarness, channels: list[str], filter: str = "Action = 
     return data
 
 
+async def failing_with_fallback(api: AppHarness, receiver: Receiver) -> tuple[
+        dict[str, Any], dict[str, Any]]:
+    """An active integration answering 400 (so its deliveries die at once) whose fallback
+    answers 200, and a trigger routing `Action = Block` to it."""
+    backup = await active_integration(api, receiver.url + "/backup", name="backup")
+    primary = await active_integration(api, receiver.url + "/status/200", name="primary",
+                                       fallback=backup["id"])
+    await api.client.patch(f"/api/v1/integrations/{primary['id']}",
+                           json={"url": receiver.url + "/status/400"})
+    await trigger(api, [primary["id"]])
+    return primary, backup
+
+
 async def deliveries(api: AppHarness, **params: str) -> list[dict[str, Any]]:
     response = await api.client.get("/api/v1/deliveries", params={"limit": "500"} | params)
     assert response.status_code == 200, response.text
@@ -289,12 +302,7 @@ async def test_fallback_receives_dead_deliveries(
     """A dead delivery is re-sent once to the integration's fallback, marked as such; the
     log links the two both ways; the fallback's own death goes nowhere else."""
     api = fast_retry_api
-    backup = await active_integration(api, receiver.url + "/backup", name="backup")
-    primary = await active_integration(api, receiver.url + "/status/200", name="primary",
-                                       fallback=backup["id"])
-    await api.client.patch(f"/api/v1/integrations/{primary['id']}",
-                           json={"url": receiver.url + "/status/400"})
-    await trigger(api, [primary["id"]])
+    primary, backup = await failing_with_fallback(api, receiver)
     receiver.requests.clear()
     await post_alerts(api, FIM)
     await eventually(lambda: _delivered(api, backup["id"]))

@@ -9,7 +9,7 @@ import httpx
 from alertwire.domain.samples import falco_alert_with_secrets
 from tests.conftest import AppHarness
 from tests.integration.test_console import _csrf
-from tests.integration.test_delivery import active_integration, deliveries, post_alerts, trigger
+from tests.integration.test_delivery import deliveries, failing_with_fallback, post_alerts
 from tests.receiver import Receiver, eventually
 
 
@@ -80,12 +80,7 @@ async def test_delivery_page_links_fallbacks_and_shows_the_redacted_payload(
     """A dead delivery's page links the fallback it caused and back; the payload shown is
     what leaves (redacted), not the stored original."""
     client, _ = console
-    backup = await active_integration(api, receiver.url + "/backup", name="backup")
-    primary = await active_integration(api, receiver.url + "/status/200", name="primary",
-                                       fallback=backup["id"])
-    await api.client.patch(f"/api/v1/integrations/{primary['id']}",
-                           json={"url": receiver.url + "/status/400"})
-    await trigger(api, [primary["id"]])
+    primary, backup = await failing_with_fallback(api, receiver)
     await post_alerts(api, json.dumps(falco_alert_with_secrets() | {"Action": "Block"}).encode())
 
     async def rescued() -> bool:
