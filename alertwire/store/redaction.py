@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -24,11 +25,25 @@ class RedactionStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._cached: tuple[float, tuple[RedactionRule, ...]] | None = None
+        self._reading: asyncio.Future[tuple[RedactionRule, ...]] | None = None
 
     async def rules(self) -> tuple[RedactionRule, ...]:
+        """The deployment's rules. Raises when the database cannot be read: a delivery then
+        waits (its lease ends, it is tried again) rather than leave unredacted."""
         cached = self._cached
         if cached is not None and time.monotonic() - cached[0] < RULES_CACHE_SECONDS:
             return cached[1]
+        # Deliveries that find the rules stale together share one read (not one connection
+        # each, which a batch of hundreds would take from the pool at once).
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+            self._reading.add_done_callback(self._read_done)
+        return await asyncio.shield(self._reading)
+
+    def _read_done(self, _: asyncio.Future[tuple[RedactionRule, ...]]) -> None:
+        self._reading = None
+
+    async def _read(self) -> tuple[RedactionRule, ...]:
         read_at = time.monotonic()
         async with self._engine.connect() as conn:
             value = await conn.scalar(_READ)
@@ -53,6 +68,8 @@ class RedactionStore:
         return tuple(rules)
 
     def _remember(self, read_at: float, rules: tuple[RedactionRule, ...]) -> None:
+        if self._cached is not None and self._cached[0] > read_at:
+            return  # a read that started before a newer write or read: stale
         if self._cached is None or self._cached[1] != rules:
             use_for_logs(rules)  # log lines are masked with the same expressions
         self._cached = (read_at, rules)

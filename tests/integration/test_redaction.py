@@ -4,16 +4,18 @@ bin replays; the stored alert keeps the original; the rules API and its preview.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 from alertwire.domain.digests import next_period_start, period_start
-from alertwire.domain.redaction import redact_text
+from alertwire.domain.redaction import RedactionRule, redact_text
 from alertwire.domain.samples import falco_alert_with_secrets
 from alertwire.store import schema
 from tests.conftest import AppHarness
 from tests.integration.test_delivery import active_integration, deliveries, post_alerts, trigger
+from tests.integration.test_efficiency import sql_statements
 from tests.receiver import Receiver, eventually
 
 SECRETS = ("Tr0ub4dor-3", "AKIAZ7EXAMPLE4RQ2XPL", "ghp_R2x9mQv7LkT4nB8cW1zYdF6hJ3sP5aE0uKiO")
@@ -175,3 +177,20 @@ async def test_bad_rules_are_refused_with_the_reason(api: AppHarness) -> None:
     unknown = await api.client.post("/api/v1/redaction/preview", json={"integration_id": "itg_x"})
     assert unknown.status_code == 422
     assert unknown.json()["message"] == "integration_id: no integration with id 'itg_x'"
+
+
+async def test_stale_rules_are_read_once_for_all_waiting_deliveries(api: AppHarness) -> None:
+    """When the cached rules are stale, 200 deliveries needing them share one read (not one
+    connection each); a read that began before a write does not bring old rules back."""
+    store = api.services.store.redaction
+    await put_rules(api, [{"field": "customer"}])
+    store._cached = None  # stale, as 2 s later in another process
+    with sql_statements(api.services.store.engine) as statements:
+        results = await asyncio.gather(*(store.rules() for _ in range(200)))
+    assert len([s for s in statements if "settings" in s]) == 1
+    assert {r[0].field for r in results} == {"customer"}
+    # A read that began before the write finishes after it: its (old) answer is dropped.
+    began = time.monotonic()
+    await store.replace([RedactionRule(field="other")])
+    store._remember(began, (RedactionRule(field="customer"),))
+    assert [r.field for r in await store.rules()] == ["other"]
