@@ -27,6 +27,7 @@ from alertwire.api import (
     tokens,
     triggers,
 )
+from alertwire.api.bodies import ApiBodyLimit
 from alertwire.api.deps import Services
 from alertwire.delivery.http import HttpClient
 from alertwire.delivery.scheduler import Scheduler
@@ -125,6 +126,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(ApiBodyLimit)
     # Routes are matched in order, and matching costs: the busiest path (alerts in) first.
     app.include_router(alerts.router)
     app.include_router(health.router)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alertwire.api.errors import error_body
 from alertwire.errors import TooLarge
 
 
@@ -20,3 +24,52 @@ async def read_limited(request: Request, limit: int, what: str) -> bytes:
             raise TooLarge(f"body is over the limit of {limit} bytes ({what})")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# JSON bodies of the API other than alerts (which take up to 10 MiB, `read_limited`): an
+# integration, a trigger, a configuration document, a drill or a preview.
+API_BODY_LIMIT = 1024 * 1024
+_OWN_LIMITS = ("/api/v1/alerts",)
+
+
+class ApiBodyLimit:
+    """Refuse an API request whose body is over `API_BODY_LIMIT` with a 413 in the error
+    shape, before any of it is parsed (ASGI middleware). A body without Content-Length is
+    read up to the limit, then handed on whole."""
+
+    def __init__(self, app: ASGIApp, limit: int = API_BODY_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path in _OWN_LIMITS:
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length and length.isdigit() and int(length) > self.limit:
+            await self._refuse(f"body is {length} bytes", scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse("body is over the limit", scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, what: str, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(error_body(
+            "too_large", f"{what}; the limit is {self.limit} bytes ({self.limit / 1048576:g} MiB) for "
+            "this operation"),
+            status_code=413)
+        await response(scope, receive, send)

@@ -259,6 +259,7 @@ def _add_errors(path: str, operation: dict[str, Any], answers: dict[str, Any]) -
         answers.setdefault("404", _error_response(404))
     if "requestBody" in operation:
         answers.setdefault("400", _error_response(400))
+        answers.setdefault("413", _error_response(413))
     for code in list(answers):
         if code.isdigit() and int(code) in ERRORS and "content" not in answers[code]:
             answers[code] = _error_response(int(code))

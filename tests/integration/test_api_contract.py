@@ -4,6 +4,8 @@ as invalid (SPEC §0, §7, §8)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alertwire.store.schema import bins
 from tests.conftest import AppHarness
 
@@ -95,3 +97,34 @@ async def test_bins_stored_before_a_rule_still_read(api: AppHarness) -> None:
     read = await api.client.get(f"/api/v1/bins/{made['id']}")
     assert read.status_code == 200 and read.json()["response"]["status"] == 101
     assert (await api.client.get("/api/v1/bins")).status_code == 200
+
+
+async def test_api_bodies_over_1_mib_are_refused_before_parsing(api: AppHarness) -> None:
+    """Every JSON operation but alert ingest (10 MiB) refuses a body over 1 MiB with 413 in
+    the error shape, announced or streamed; under the limit the body arrives whole."""
+    big = b'{"name": "x", "url": "http://127.0.0.1:9/", "description": "' + b"d" * 1_100_000 + b'"}'
+    for path in ("/api/v1/integrations", "/api/v1/drills", "/api/v1/redaction/preview",
+                 "/api/v1/config/apply"):
+        refused = await api.client.post(path, content=big,
+                                        headers={"Content-Type": "application/json"})
+        assert refused.status_code == 413, (path, refused.text)
+        assert refused.json()["error"] == "too_large"
+        assert "the limit is 1048576 bytes (1 MiB)" in refused.json()["message"]
+
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b"x" * 60_000
+
+    streamed = await api.client.post("/api/v1/triggers", content=chunks(),
+                                     headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413 and "over the limit" in streamed.json()["message"]
+
+    async def small() -> Any:
+        yield b'{"name": "h", '
+        yield b'"url": "http://127.0.0.1:9/"}'
+
+    created = await api.client.post("/api/v1/integrations", content=small(),
+                                    headers={"Content-Type": "application/json"})
+    assert created.status_code == 201, created.text
+    alerts = b"[" + b",".join([b'{"Action": "Block", "Data": "' + b"x" * 1000 + b'"}'] * 2000) + b"]"
+    assert (await api.client.post("/api/v1/alerts", content=alerts)).status_code == 202
