@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from alertwire.domain.filters import lookup
+
 ThreatLevel = Literal["high", "medium", "low"]
 
 # SPEC §4: high = 7-10, medium = 4-6, low = 1-3 (KubeArmor severities).
@@ -20,8 +22,9 @@ FALCO_PRIORITY_SEVERITY: dict[str, int] = {
 
 
 def severity_of(alert: Mapping[str, Any]) -> int | None:
-    """The alert's severity on the 1-10 scale, or None when it states none."""
-    value = alert.get("Severity")
+    """The alert's severity on the 1-10 scale, or None when it states none. `Severity` and
+    `priority` are found whatever their case, as filters find fields."""
+    value = lookup(alert, ("Severity",))[1]
     if value is not None:
         try:
             number = int(float(value))
@@ -29,7 +32,7 @@ def severity_of(alert: Mapping[str, Any]) -> int | None:
             number = None
         if number is not None:
             return max(1, min(10, number))
-    priority = alert.get("priority")
+    priority = lookup(alert, ("priority",))[1]
     if isinstance(priority, str):
         return FALCO_PRIORITY_SEVERITY.get(priority.lower())
     return None

@@ -86,3 +86,10 @@ def test_retry_schedule_setting() -> None:
     assert load_settings({"ALERTWIRE_RETRY_SCHEDULE": "1, 2,3"}).retry_schedule == (1, 2, 3)
     with pytest.raises(SettingsError, match="ALERTWIRE_RETRY_SCHEDULE"):
         load_settings({"ALERTWIRE_RETRY_SCHEDULE": "1,two"})
+
+
+def test_severity_and_priority_are_found_whatever_their_case() -> None:
+    """As filters find `severity >= 7`, a threat level finds `severity` and `Priority`."""
+    assert severity_of({"severity": "8"}) == 8 and threat_level_of({"severity": "8"}) == "high"
+    assert severity_of({"Priority": "Critical"}) == 8
+    assert severity_of({"Severity": "2", "severity": "9"}) == 2  # the exact spelling first
