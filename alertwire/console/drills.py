@@ -12,14 +12,23 @@ from alertwire.api.deps import ServicesDep
 from alertwire.console.pages import ConsoleRoute, render
 from alertwire.console.session import ChangeForm, ViewerDep
 from alertwire.delivery.drill import run_drill
+from alertwire.domain.drills import plan
+from alertwire.domain.samples import kubearmor_file_integrity_alert
+from alertwire.store import Integration, Trigger
+from alertwire.store.paging import every
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
 @router.get("/integrations/drill")
-async def drill_page(request: Request, viewer: ViewerDep) -> Response:
-    """What a drill does, and the button (a reload of a report lands here, not in a resend)."""
-    return render(request, "drill.html", report=None, alert="")
+async def drill_page(request: Request, services: ServicesDep, viewer: ViewerDep) -> Response:
+    """What a drill does, who it would reach, and the button: the confirmation before
+    real messages go out (and where a reload of a report lands, not in a resend)."""
+    integrations: list[Integration] = await every(services.store.integrations.page)
+    triggers: list[Trigger] = await every(services.store.triggers.page)
+    reached = [p.name for p in plan(integrations, triggers, kubearmor_file_integrity_alert())
+               if p.skip is None]
+    return render(request, "drill.html", report=None, alert="", reached=reached)
 
 
 @router.post("/integrations/drill")

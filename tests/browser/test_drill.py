@@ -35,8 +35,11 @@ async def test_run_fire_drill_from_the_integrations_page(
     before = len(receiver.requests)
 
     await page.goto("/integrations")
-    await page.get_by_role("button", name="Run fire drill").click()
+    await page.get_by_role("link", name="Run fire drill").click()
     await expect(page.get_by_role("heading", name="Fire drill")).to_be_visible()
+    await expect(page.locator("#drill-reach")).to_contain_text("drill-ok")
+    assert len(receiver.requests) == before  # asked first: nothing sent yet
+    await page.get_by_role("button", name="Send the drill now").click()
 
     delivered = page.locator('#drill-table tr[data-integration="drill-ok"]')
     await expect(delivered.locator("[data-drill-result]")).to_have_text("delivered")

@@ -229,7 +229,8 @@ async def test_drill_sends_concurrently_but_bounded(api: AppHarness, receiver: R
 
 async def test_console_drill(api: AppHarness, receiver: Receiver,
                              console: tuple[httpx.AsyncClient, str]) -> None:
-    """Run fire drill on the Integrations page posts (with the CSRF token) and answers the
+    """Run fire drill on the Integrations page leads to a confirmation naming who would get a
+    real message (nothing sent yet); its button posts (with the CSRF token) and answers the
     report: a row per integration with its result, status code, latency and reason, and the
     labelled alert. Without the token, or for a read-only token, nothing is sent."""
     client, csrf = console
@@ -237,7 +238,10 @@ async def test_console_drill(api: AppHarness, receiver: Receiver,
     await integration(api, "draft", f"{receiver.url}/status/204/draft", status="draft")
     await trigger(api, "blocks", [ok])
     listing = await client.get("/integrations")
-    assert 'action="/integrations/drill"' in listing.text and "Run fire drill" in listing.text
+    assert 'href="/integrations/drill"' in listing.text and "Run fire drill" in listing.text
+    confirm = await client.get("/integrations/drill")
+    assert "This sends a real, labelled message to 1 integration:</strong> ok-204." in confirm.text
+    assert 'action="/integrations/drill"' in confirm.text and receiver.requests == []
 
     assert (await client.post("/integrations/drill", data={})).status_code == 403
     assert receiver.requests == []
