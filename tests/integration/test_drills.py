@@ -17,6 +17,7 @@ from alertwire.domain.integrations import IntegrationCreate
 from alertwire.store.schema import alerts, deliveries
 from tests.conftest import FIXTURES, AppHarness
 from tests.integration.test_console import _csrf, _log_in
+from tests.integration.test_delivery import trigger
 from tests.receiver import Receiver
 
 FALCO = json.loads((FIXTURES / "falco/falco-write-below-binary-dir.json").read_bytes())
@@ -35,15 +36,6 @@ async def integration(api: AppHarness, name: str, url: str, status: str = "activ
     elif status == "disabled":
         assert (await api.client.post(f"/api/v1/integrations/{iid}/disable")).status_code == 200
     return iid
-
-
-async def trigger(api: AppHarness, name: str, channels: list[str], filter: str = "Action = Block",
-                  **changes: Any) -> str:
-    created = await api.client.post("/api/v1/triggers", json={
-        "name": name, "filter": filter, "channels": channels} | changes)
-    assert created.status_code == 201, created.text
-    tid: str = created.json()["id"]
-    return tid
 
 
 async def drill(api: AppHarness, body: Any = None) -> dict[str, Any]:
@@ -84,12 +76,12 @@ async def test_drill_reports_every_integration(api: AppHarness, receiver: Receiv
     ssrf = (await store.create(IntegrationCreate(name="ssrf", url="http://10.255.255.1/hook"))).id
     await store.set_status(ssrf, "active")
 
-    blocks = await trigger(api, "blocks", [ok, failing, slow, disabled, draft, ssrf])
-    daily = await trigger(api, "daily-blocks", [ok], frequency="daily")
-    weekly = await trigger(api, "weekly-blocks", [digest_only], frequency="weekly")
-    falco = await trigger(api, "falco-errors", [unmatched], filter="priority = Error")
-    high = await trigger(api, "high-only", [too_high], filter="Action = Block", threat_level="high")
-    off = await trigger(api, "off", [switched_off], enabled=False)
+    blocks = (await trigger(api, [ok, failing, slow, disabled, draft, ssrf], name="blocks"))["id"]
+    daily = (await trigger(api, [ok], name="daily-blocks", frequency="daily"))["id"]
+    weekly = (await trigger(api, [digest_only], name="weekly-blocks", frequency="weekly"))["id"]
+    falco = (await trigger(api, [unmatched], name="falco-errors", filter="priority = Error"))["id"]
+    high = (await trigger(api, [too_high], name="high-only", threat_level="high"))["id"]
+    off = (await trigger(api, [switched_off], name="off", enabled=False))["id"]
     receiver.requests.clear()
 
     report = await drill(api)
@@ -170,8 +162,8 @@ async def test_drill_with_an_alert_of_ones_own(api: AppHarness, receiver: Receiv
     labelled in its `output`, which Falco receivers show; the sample's filter misses it."""
     hook = await integration(api, "falco-hook", f"{receiver.url}/falco")
     kubearmor = await integration(api, "kubearmor-hook", f"{receiver.url}/kubearmor")
-    await trigger(api, "falco-errors", [hook], filter="priority = Error")
-    await trigger(api, "kubearmor-blocks", [kubearmor])
+    await trigger(api, [hook], name="falco-errors", filter="priority = Error")
+    await trigger(api, [kubearmor], name="kubearmor-blocks")
     report = await drill(api, {"alert": FALCO})
     by_name = {i["name"]: i for i in report["integrations"]}
     assert by_name["falco-hook"]["status"] == "delivered"
@@ -220,7 +212,7 @@ async def test_drill_sends_concurrently_but_bounded(api: AppHarness, receiver: R
     integration at once."""
     ids = [await integration(api, f"slow-{n}", f"{receiver.url}/delay/0.5?n={n}")
            for n in range(10)]
-    await trigger(api, "blocks", ids)
+    await trigger(api, ids, name="blocks")
     report = await drill(api)
     assert report["summary"]["delivered"] == 10
     assert receiver.max_in_flight == 8
@@ -236,7 +228,7 @@ async def test_console_drill(api: AppHarness, receiver: Receiver,
     client, csrf = console
     ok = await integration(api, "ok-204", f"{receiver.url}/status/204/ok")
     await integration(api, "draft", f"{receiver.url}/status/204/draft", status="draft")
-    await trigger(api, "blocks", [ok])
+    await trigger(api, [ok], name="blocks")
     listing = await client.get("/integrations")
     assert 'href="/integrations/drill"' in listing.text and "Run fire drill" in listing.text
     confirm = await client.get("/integrations/drill")
