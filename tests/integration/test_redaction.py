@@ -194,3 +194,16 @@ async def test_stale_rules_are_read_once_for_all_waiting_deliveries(api: AppHarn
     await store.replace([RedactionRule(field="other")])
     store._remember(began, (RedactionRule(field="customer"),))
     assert [r.field for r in await store.rules()] == ["other"]
+
+
+async def test_template_preview_shows_the_redacted_alert(api: AppHarness) -> None:
+    """`POST /integrations/preview` renders what a delivery would send: after the default
+    rules, the deployment's and the rules given with the preview."""
+    await put_rules(api, DEPLOYMENT_RULES)
+    answer = await api.client.post("/api/v1/integrations/preview", json={
+        "template": "slack", "alert": ALERT, "redaction_rules": OWN_RULES})
+    assert answer.status_code == 200, answer.text
+    assert leaked(json.dumps(answer.json()["body"])) == []
+    plain = await api.client.post("/api/v1/integrations/preview", json={
+        "template": "raw", "alert": ALERT})
+    assert leaked(json.dumps(plain.json()["body"])) == ["ticket-4410"]
