@@ -124,6 +124,9 @@ def create_app(
         version=alertwire.__version__,
         description="Runtime-security alerts to the webhooks that must act on them.",
         lifespan=lifespan,
+        # alertwire's own observability is /metrics and its JSON logs; FastAPI's native
+        # OpenTelemetry hooks would otherwise ask the (unconfigured) providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     errors.install(app)
     app.add_middleware(ApiBodyLimit)

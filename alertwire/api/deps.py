@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from alertwire.delivery.http import HttpClient
 from alertwire.delivery.scheduler import Scheduler
@@ -46,6 +47,10 @@ class Services:
 async def get_services(request: Request) -> Services:
     # async on purpose: FastAPI runs a plain `def` dependency in its threadpool, a thread hop
     # on every request.
+    return services_of(request)
+
+
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -71,29 +76,37 @@ def basic_auth_token(request: Request) -> str | None:
     return password or user or None
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
-    """A dependency admitting tokens whose scopes grant `scope`: 401 without one, 403 beyond it.
-    The token comes as `Authorization: Bearer <token>`, or as HTTP Basic credentials."""
+async def authorize(request: Request, services: Services, scope: Scope) -> ApiToken:
+    """The request's token, if its scopes grant `scope`: 401 without one, 403 beyond it. The
+    token comes as `Authorization: Bearer <token>`, or as HTTP Basic credentials."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    bearer_scheme, bearer = get_authorization_scheme_param(request.headers.get("authorization"))
+    secret = bearer if bearer and bearer_scheme.lower() == "bearer" else basic_auth_token(request)
+    if secret is None:
+        raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)",
+                            headers=challenge)
+    token = await services.store.tokens.find(secret)
+    if token is None:
+        raise HTTPException(401, "unknown or revoked token", headers=challenge)
+    if not grants(token.scopes, scope):
+        held = ", ".join(sorted(token.scopes))
+        raise HTTPException(403, f"this token has scope {held}; this needs {scope}")
+    return token
 
-    async def authorize(
+
+def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
+    """A dependency admitting tokens whose scopes grant `scope` (`authorize`)."""
+
+    async def dependency(
         request: Request,
         services: ServicesDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # Not read (`authorize` reads the header): it puts the bearer scheme in the OpenAPI
+        # document of every operation that needs a token.
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
-        challenge = {"WWW-Authenticate": "Bearer"}
-        secret = credentials.credentials if credentials is not None else basic_auth_token(request)
-        if secret is None:
-            raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)",
-                                headers=challenge)
-        token = await services.store.tokens.find(secret)
-        if token is None:
-            raise HTTPException(401, "unknown or revoked token", headers=challenge)
-        if not grants(token.scopes, scope):
-            held = ", ".join(sorted(token.scopes))
-            raise HTTPException(403, f"this token has scope {held}; this needs {scope}")
-        return token
+        return await authorize(request, services, scope)
 
-    return authorize
+    return dependency
 
 
 Admin = Annotated[ApiToken, Depends(require("admin"))]

@@ -35,6 +35,7 @@ from alertwire.domain.ssrf import Network, literal_address, refusal_reason
 from alertwire.inspector.own_bins import OwnBins
 
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+TARGET_CACHE_SIZE = 4096  # distinct URLs remembered (`HttpClient._target`)
 
 # aiohttp adds these on its own; a webhook gets exactly the caller's headers plus User-Agent.
 # (Content-Type: aiohttp would otherwise invent application/octet-stream, even for no body.)
@@ -142,11 +143,17 @@ class HttpClient:
         self._session: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
         self._own_bins: OwnBins | None = None
+        # URL → what `_target` made of it. The answer depends only on the URL, the allowed
+        # networks and the own bins, so it is forgotten when either changes; a host name is
+        # still judged at every connection (`GuardedResolver`).
+        self._targets: dict[str, tuple[URL, str | None]] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def route_own_bins(self, own_bins: OwnBins) -> None:
         """Let requests to this server's own inspector bins through the guard, connecting
         to the server's own listener whatever the URL's host resolves to."""
         self._own_bins = own_bins
+        self._targets.clear()
 
     @property
     def allowed(self) -> tuple[Network, ...]:
@@ -157,6 +164,7 @@ class HttpClient:
         for network in networks:
             if network not in self._allowed:
                 self._allowed.append(network)
+        self._targets.clear()
 
     async def start(self) -> None:
         self._ensure_session()
@@ -193,6 +201,15 @@ class HttpClient:
 
         Raises SendError invalid_url / refused.
         """
+        known = self._targets.get(url)
+        if known is None:
+            known = self._judge(url)
+            if len(self._targets) >= TARGET_CACHE_SIZE:
+                self._targets.clear()
+            self._targets[url] = known
+        return known
+
+    def _judge(self, url: str) -> tuple[URL, str | None]:
         try:
             parsed = URL(url)
         except (ValueError, TypeError) as exc:
@@ -241,11 +258,14 @@ class HttpClient:
         if host_header is not None and "Host" not in request_headers:
             request_headers["Host"] = host_header
         session = self._ensure_session()
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(total=timeout)
         started = time.perf_counter()
         try:
             response = await session.request(
                 method, target, headers=request_headers, data=body, params=params,
-                allow_redirects=False, timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False, timeout=client_timeout,
             )
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise _send_error(exc, timeout) from exc

@@ -339,9 +339,10 @@ async def test_unallowed_loopback_is_refused_and_never_reached(
 
 
 async def test_allow_extends_targets_at_runtime(guarded: HttpClient, server: Server) -> None:
-    """allow() opens a range for later requests on the same client."""
+    """allow() opens a range for later requests on the same client, to the very URL that was
+    refused before (what a URL was judged is remembered, but not a refusal)."""
     with pytest.raises(SendError):
-        await guarded.send("GET", f"{server.base}/before")
+        await guarded.send("GET", f"{server.base}/after")
     guarded.allow(LOOPBACK)
     assert (await guarded.send("GET", f"{server.base}/after")).status == 200
     assert server.paths() == ["/after"]
