@@ -23,7 +23,7 @@ import httpx
 from alertwire.domain.samples import kubearmor_file_integrity_alert
 from bench.sink import Sink, wait_for_port
 from tests.conftest import fresh_pg_database
-from tests.e2e.server import REPO, Server, free_port
+from tests.e2e.server import REPO, Server, Worker, free_port
 
 TOKEN = "aw_bench_admin"
 CONCURRENCY = 128  # alertwire's per-integration cap and the bare client's, the same
@@ -42,6 +42,7 @@ class Alertwire:
     def __init__(self, server: Server, database_url: str) -> None:
         self.server = server
         self.database_url = database_url
+        self.workers: list[int] = []  # pids of `alertwire worker` processes, if any
         self.api = httpx.AsyncClient(base_url=server.url, timeout=60,
                                      headers={"Authorization": f"Bearer {TOKEN}"})
 
@@ -90,15 +91,19 @@ class Alertwire:
         return self.server.process.pid
 
     def cpu_seconds(self) -> float:
-        """CPU time the server process has used (all threads, user + system)."""
-        fields = Path(f"/proc/{self.pid()}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time the server and worker processes have used (all threads, user + system)."""
+        total = 0.0
+        for pid in (self.pid(), *self.workers):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
 
 @asynccontextmanager
-async def alertwire(database: str, data_dir: Path | None = None,
+async def alertwire(database: str, data_dir: Path | None = None, workers: int = 0,
                     **env: str) -> AsyncIterator[Alertwire]:
-    """A fresh alertwire on `database` ("sqlite" or "postgresql")."""
+    """A fresh alertwire on `database` ("sqlite" or "postgresql"). With `workers`, the API
+    server delivers nothing itself and that many `alertwire worker` processes deliver."""
     owned = data_dir is None
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="alertwire-bench-"))
     async with _database_url(database, data_dir) as url:
@@ -108,9 +113,14 @@ async def alertwire(database: str, data_dir: Path | None = None,
             # Failures only, as Alertmanager runs here (--log.level=warn): at the default
             # (info) every delivered attempt is also a JSON log line.
             "ALERTWIRE_LOG_LEVEL": "warning",
-        } | env)
+        } | ({"ALERTWIRE_WORKERS": "false"} if workers else {}) | env)
         await asyncio.to_thread(server.start, 120)
         running = Alertwire(server, url)
+        delivering = [Worker(server.env | {"ALERTWIRE_WORKERS": "true"}).start()
+                      for _ in range(workers)]
+        for worker in delivering:
+            await asyncio.to_thread(worker.wait_ready)
+        running.workers = [w.process.pid for w in delivering if w.process is not None]
         profiler = _profile(running.pid(), database)
         try:
             yield running
@@ -119,6 +129,8 @@ async def alertwire(database: str, data_dir: Path | None = None,
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
             await running.api.aclose()
+            for worker in delivering:
+                await asyncio.to_thread(worker.stop)
             await asyncio.to_thread(server.stop)
             if owned:
                 shutil.rmtree(data_dir, ignore_errors=True)
