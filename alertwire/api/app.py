@@ -130,6 +130,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(ApiBodyLimit)
+    app.add_middleware(alerts.AlertIntake)  # added last: it sees requests first
     # Routes are matched in order, and matching costs: the busiest path (alerts in) first.
     app.include_router(alerts.router)
     app.include_router(health.router)

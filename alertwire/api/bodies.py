@@ -26,6 +26,40 @@ async def read_limited(request: Request, limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
+class BufferedBody:
+    """A request body read from ASGI messages until its end or until it is over `limit`
+    bytes; `replay` hands the same messages on, then whatever the client sends next."""
+
+    def __init__(self, messages: list[Message], size: int, receive: Receive) -> None:
+        self.messages = messages
+        self.size = size
+        self._receive = receive
+
+    @classmethod
+    async def read(cls, receive: Receive, limit: int) -> BufferedBody:
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > limit or message["type"] != "http.request" \
+                    or not message.get("more_body", False):
+                return cls(messages, size, receive)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole body arrived (not a disconnect midway)."""
+        last = self.messages[-1]
+        return last["type"] == "http.request" and not last.get("more_body", False)
+
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages)
+
+    async def replay(self) -> Message:
+        return self.messages.pop(0) if self.messages else await self._receive()
+
+
 # JSON bodies of the API other than alerts (which take up to 10 MiB, `read_limited`): an
 # integration, a trigger, a configuration document, a drill or a preview.
 API_BODY_LIMIT = 1024 * 1024
@@ -50,22 +84,11 @@ class ApiBodyLimit:
         if length and length.isdigit() and int(length) > self.limit:
             await self._refuse(f"body is {length} bytes", scope, receive, send)
             return
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse("body is over the limit", scope, receive, send)
-                return
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        buffered = await BufferedBody.read(receive, self.limit)
+        if buffered.size > self.limit:
+            await self._refuse("body is over the limit", scope, receive, send)
+            return
+        await self.app(scope, buffered.replay, send)
 
     async def _refuse(self, what: str, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(error_body(
