@@ -21,7 +21,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	bash scripts/ensure-system-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 # SPEC §10, side by side in one run: installs nginx, Alertmanager and wrk when missing.
 bench: $(STAMP)
