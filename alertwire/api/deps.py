@@ -111,4 +111,3 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
 
 Admin = Annotated[ApiToken, Depends(require("admin"))]
 Reader = Annotated[ApiToken, Depends(require("read"))]
-Ingester = Annotated[ApiToken, Depends(require("ingest"))]
