@@ -257,28 +257,20 @@ async def test_trigger_frequency_throttle_timezone(api: AppHarness, receiver: An
 
 async def _post_in_chunks(api: AppHarness, chunks: list[bytes],
                           token: str | None = ADMIN_TOKEN) -> tuple[int, dict[str, Any]]:
-    """POST /api/v1/alerts straight to the ASGI app, the body in `chunks` (`more_body`), as
-    uvicorn hands over a large or chunked request."""
-    headers = [(b"content-type", b"application/json")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": "/api/v1/alerts",
-             "raw_path": b"/api/v1/alerts", "query_string": b"", "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    pending = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-               for i, chunk in enumerate(chunks)]
-    sent: list[dict[str, Any]] = []
+    """POST /api/v1/alerts with the body in `chunks`: httpx hands each to the app as an ASGI
+    message of its own (`more_body`), as uvicorn does with a large or chunked request."""
+    async def pieces() -> Any:
+        for chunk in chunks:
+            yield chunk
 
-    async def receive() -> dict[str, Any]:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await api.app(scope, receive, send)
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return sent[0]["status"], json.loads(body)
+    request = api.client.build_request("POST", "/api/v1/alerts", content=pieces(),
+                                       headers={"Content-Type": "application/json"})
+    if token is None:
+        del request.headers["Authorization"]
+    else:
+        request.headers["Authorization"] = f"Bearer {token}"
+    answer = await api.client.send(request)
+    return answer.status_code, answer.json()
 
 
 async def test_intake_takes_chunked_bodies_and_hands_errors_to_the_route(
