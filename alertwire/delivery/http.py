@@ -147,7 +147,6 @@ class HttpClient:
         # networks and the own bins, so it is forgotten when either changes; a host name is
         # still judged at every connection (`GuardedResolver`).
         self._targets: dict[str, tuple[URL, str | None]] = {}
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def route_own_bins(self, own_bins: OwnBins) -> None:
         """Let requests to this server's own inspector bins through the guard, connecting
@@ -258,14 +257,11 @@ class HttpClient:
         if host_header is not None and "Host" not in request_headers:
             request_headers["Host"] = host_header
         session = self._ensure_session()
-        client_timeout = self._timeouts.get(timeout)
-        if client_timeout is None:
-            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(total=timeout)
         started = time.perf_counter()
         try:
             response = await session.request(
                 method, target, headers=request_headers, data=body, params=params,
-                allow_redirects=False, timeout=client_timeout,
+                allow_redirects=False, timeout=aiohttp.ClientTimeout(total=timeout),
             )
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise _send_error(exc, timeout) from exc
