@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from alertwire.api.bodies import BufferedBody, read_limited
+from alertwire.api.bodies import BufferedBody, announced_over, read_limited
 from alertwire.api.deps import Reader, Services, ServicesDep, authorize, services_of
 from alertwire.api.openapi import error_responses
 from alertwire.api.schemas import iso
@@ -94,8 +94,7 @@ class AlertIntake:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if announced_over(Headers(scope=scope), MAX_BODY_BYTES) is not None:
             await self.app(scope, receive, send)  # the route refuses it unread
             return
         buffered = await BufferedBody.read(receive, MAX_BODY_BYTES)

@@ -11,10 +11,16 @@ from alertwire.api.errors import error_body
 from alertwire.errors import TooLarge
 
 
+def announced_over(headers: Headers, limit: int) -> int | None:
+    """The body's Content-Length when it announces more than `limit` bytes, else None."""
+    length = headers.get("content-length")
+    return int(length) if length and length.isdigit() and int(length) > limit else None
+
+
 async def read_limited(request: Request, limit: int, what: str) -> bytes:
     """The whole body, or TooLarge as soon as it is known to exceed `limit` bytes."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
+    length = announced_over(request.headers, limit)
+    if length is not None:
         raise TooLarge(f"body is {length} bytes; the limit is {limit} bytes ({what})")
     chunks: list[bytes] = []
     size = 0
@@ -80,8 +86,8 @@ class ApiBodyLimit:
         if scope["type"] != "http" or not path.startswith("/api/") or path in _OWN_LIMITS:
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
-        if length and length.isdigit() and int(length) > self.limit:
+        length = announced_over(Headers(scope=scope), self.limit)
+        if length is not None:
             await self._refuse(f"body is {length} bytes", scope, receive, send)
             return
         buffered = await BufferedBody.read(receive, self.limit)
