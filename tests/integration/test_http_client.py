@@ -348,6 +348,28 @@ async def test_allow_extends_targets_at_runtime(guarded: HttpClient, server: Ser
     assert server.paths() == ["/after"]
 
 
+async def test_a_url_is_judged_once(client: HttpClient, server: Server,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every delivery to an integration goes to the same URL: it is parsed and its address
+    judged once, not per request (SPEC §10), and judged again once the rules change."""
+    import alertwire.delivery.http as http_module
+
+    judged: list[str] = []
+    real = http_module.literal_address
+
+    def counted(host: str) -> object:
+        judged.append(host)
+        return real(host)
+
+    monkeypatch.setattr(http_module, "literal_address", counted)
+    for _ in range(5):
+        assert (await client.send("POST", f"{server.base}/hook", body=b"x")).status == 200
+    assert judged == ["127.0.0.1"]
+    client.allow(parse_allowed_targets("10.0.0.0/8"))
+    assert (await client.send("POST", f"{server.base}/hook", body=b"x")).status == 200
+    assert judged == ["127.0.0.1", "127.0.0.1"]
+
+
 @pytest.mark.parametrize(
     "url",
     ["ftp://127.0.0.1/", "/relative/path", "http://", "http:///path", "127.0.0.1:80/x",
